@@ -1,0 +1,50 @@
+# irp_batch: PGXS build, tests and demo.
+#
+#   make                 build
+#   make install         install into the server that pg_config names
+#   make test            bootstrap, build, install, run every suite in a throwaway cluster
+#   make demo            bootstrap, build, install, show the proposal's scenario in a throwaway cluster
+
+EXTENSION  = irp_batch
+MODULE_big = irp_batch
+OBJS = \
+	src/irp_batch.o \
+	src/pg_guard.o \
+	src/queries.o \
+	src/sql_args.o \
+	src/batch_rules.o \
+	src/batch_guard.o \
+	src/batch_audit.o \
+	src/create_batch.o \
+	src/cancel_batch.o \
+	src/active_batches.o
+DATA = sql/irp_batch--1.0.sql
+PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
+
+# pg_regress suites: sql/NAME.sql, expected/NAME.out
+REGRESS = scenario direct_dml bad_input audit
+REGRESS_OPTS = --inputdir=. --load-extension=irp_batch
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+
+# Our own code must build warning-free; PostgreSQL's headers are system headers.
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror
+SHLIB_LINK = -lstdc++
+
+include $(PGXS)
+
+# PostgreSQL built with LLVM also compiles each .cpp to bitcode with clang for
+# JIT inlining; clang needs the same language level (its default is C++14).
+BITCODE_CXXFLAGS += -std=c++17
+
+.PHONY: test demo deps
+deps:
+	@bash test/bootstrap.sh
+
+test: deps
+	@bash test/run-tests.sh
+
+demo: deps
+	@bash test/demo.sh

@@ -1,0 +1,82 @@
+/*
+ * batch_audit.cpp: the AFTER INSERT/UPDATE/DELETE statement triggers on
+ * irp_batch that write the audit trail from the transition tables.
+ */
+#include "batch_audit.hpp"
+
+extern "C" {
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "utils/rel.h"
+}
+
+#include "pg_guard.hpp"
+#include "problem.hpp"
+#include "queries.hpp"
+
+namespace irp {
+
+namespace {
+
+/* The cancellation in progress, if any (batch id 0: none). */
+struct PendingCancel {
+    std::int32_t batch_id = 0;
+    Datum details = 0;
+};
+PendingCancel pending_cancel;
+
+/* The trigger's body: one INSERT INTO irp_batch_event per statement. */
+Datum audit_statement(FunctionCallInfo fcinfo)
+{
+    auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+    if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+        !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event)) {
+        Problem p;
+        p.code = Code::TriggerProtocol;
+        p.message = "irp_batch_audit() must be fired AFTER ... FOR EACH STATEMENT";
+        throw p;
+    }
+    const Oid nsp = RelationGetNamespace(td->tg_relation);
+    Query query = Query::AuditDelete;
+    if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+        query = Query::AuditInsert;
+    else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+        query = Query::AuditUpdate;
+
+    spi_connect();
+    pg([td] {
+        if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
+            elog(ERROR, "irp_batch_audit(): the trigger has no transition tables");
+    });
+    Datum args[] = {Int32GetDatum(pending_cancel.batch_id), pending_cancel.details};
+    const char nulls[] = {' ', pending_cancel.batch_id != 0 ? ' ' : 'n'};
+    spi_run(prepared(query, nsp), args, nulls, false, 0);
+    spi_finish();
+    return PointerGetDatum(nullptr);
+}
+
+}  // namespace
+
+CancelScope::CancelScope(std::int32_t batch_id, Datum details) noexcept
+{
+    pending_cancel = PendingCancel{batch_id, details};
+}
+
+CancelScope::~CancelScope()
+{
+    pending_cancel = PendingCancel{};
+}
+
+}  // namespace irp
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(irp_batch_audit);
+
+/* AFTER statement trigger on irp_batch: writes the audit trail. */
+Datum irp_batch_audit(PG_FUNCTION_ARGS)
+{
+    return irp::entry_point([&] { return irp::audit_statement(fcinfo); });
+}
+
+}

@@ -1,0 +1,179 @@
+/*
+ * batch_guard.cpp: the BEFORE INSERT OR UPDATE row trigger on irp_batch that
+ * enforces the duplicate-batch rules (batch_rules.hpp) with a descriptive error.
+ */
+extern "C" {
+#include "postgres.h"
+#include "access/htup_details.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+}
+
+#include <optional>
+
+#include "batch_rules.hpp"
+#include "pg_guard.hpp"
+#include "queries.hpp"
+
+namespace irp {
+
+namespace {
+
+/* Attribute numbers of the columns the guard reads. */
+struct Columns {
+    int id;
+    int configuration_id;
+    int batch_type;
+    int status;
+    int duplicate_of;
+};
+
+/* One row as the guard sees it, with the batch_type Datum for queries. */
+struct RowImage {
+    BatchRow row;
+    Datum batch_type;
+};
+
+/* Finds the guard's columns in the trigger's table; call through pg(). */
+Columns find_columns(TupleDesc desc)
+{
+    auto column = [desc](const char* name) {
+        const int attnum = SPI_fnumber(desc, name);
+        if (attnum <= 0)
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                            errmsg("irp_batch_guard(): the table has no column \"%s\"", name)));
+        return attnum;
+    };
+    return Columns{column("id"), column("configuration_id"), column("batch_type"), column("status"),
+                   column("duplicate_of")};
+}
+
+/* Reads the guard's columns of tuple; call through pg(). */
+RowImage read_row(HeapTuple tuple, TupleDesc desc, const Columns& cols)
+{
+    bool isnull = false;
+    RowImage image{};
+    image.row.id = DatumGetInt32(heap_getattr(tuple, cols.id, desc, &isnull));
+    image.row.configuration_id = DatumGetInt32(heap_getattr(tuple, cols.configuration_id, desc, &isnull));
+    image.batch_type = heap_getattr(tuple, cols.batch_type, desc, &isnull);
+    if (!isnull)
+        image.row.batch_type = TextDatumGetCString(image.batch_type);
+    const Datum status = heap_getattr(tuple, cols.status, desc, &isnull);
+    if (!isnull)
+        image.row.status = parse_batch_status(DatumGetCString(DirectFunctionCall1(enum_out, status)));
+    const Datum duplicate_of = heap_getattr(tuple, cols.duplicate_of, desc, &isnull);
+    if (!isnull)
+        image.row.duplicate_of = DatumGetInt32(duplicate_of);
+    return image;
+}
+
+/* The name of schema nsp. */
+Text schema_name(Oid nsp)
+{
+    return Text(pg([nsp] { return get_namespace_name(nsp); }));
+}
+
+/* Rule 2: the batch named by duplicate_of must have the row's key. */
+std::optional<Problem> check_duplicate_target(const BatchRow& row, Oid nsp)
+{
+    Datum args[] = {Int32GetDatum(*row.duplicate_of)};
+    if (spi_run(prepared(Query::BatchKey, nsp), args, nullptr, false, 1) == 0)
+        return std::nullopt; /* no such batch: the foreign key reports it */
+    bool isnull = false;
+    const std::int32_t configuration_id = DatumGetInt32(spi_value(0, 1, &isnull));
+    const char* batch_type = pg([&] { return TextDatumGetCString(spi_value(0, 2, &isnull)); });
+    if (configuration_id == row.configuration_id && row.batch_type == batch_type)
+        return std::nullopt;
+    Problem p = duplicate_of_other_key(row, configuration_id, batch_type);
+    p.schema = schema_name(nsp);
+    return p;
+}
+
+/* Rule 1 and 3: no other active batch may exist for the row's key. */
+std::optional<Problem> check_conflict(const RowImage& image, Oid nsp)
+{
+    Datum args[] = {Int32GetDatum(image.row.configuration_id), image.batch_type, Int32GetDatum(image.row.id)};
+    if (spi_run(prepared(Query::ActiveConflict, nsp), args, nullptr, false, 1) == 0)
+        return std::nullopt;
+    const ExistingBatch existing = pg([] {
+        bool isnull = false;
+        ExistingBatch e;
+        e.id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+        e.status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+        e.created_at = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+        e.created_by = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+        e.job_count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+        return e;
+    });
+    Problem p = duplicate_batch(image.row.configuration_id, image.row.batch_type, existing);
+    p.schema = schema_name(nsp);
+    return p;
+}
+
+/* The trigger's body. */
+Datum guard_row(FunctionCallInfo fcinfo)
+{
+    auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+    if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+        !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+        !(TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))) {
+        Problem p;
+        p.code = Code::TriggerProtocol;
+        p.message = "irp_batch_guard() must be fired BEFORE INSERT OR UPDATE FOR EACH ROW";
+        throw p;
+    }
+    const Relation rel = td->tg_relation;
+    const TupleDesc desc = RelationGetDescr(rel);
+    const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
+    HeapTuple tuple = is_update ? td->tg_newtuple : td->tg_trigtuple;
+
+    const Columns cols = pg([desc] { return find_columns(desc); });
+    RowImage image = pg([&] { return read_row(tuple, desc, cols); });
+    GuardAction action;
+    if (is_update) {
+        const RowImage old_image = pg([&] { return read_row(td->tg_trigtuple, desc, cols); });
+        action = decide_update(old_image.row, image.row);
+    } else {
+        action = decide_insert(image.row);
+    }
+
+    if (action.clear_duplicate_of) {
+        tuple = pg([&] {
+            int attnum = cols.duplicate_of;
+            Datum value = 0;
+            bool isnull = true;
+            return heap_modify_tuple_by_cols(tuple, desc, 1, &attnum, &value, &isnull);
+        });
+        image.row.duplicate_of.reset();
+    }
+
+    if (action.check_duplicate_of || action.check_conflict) {
+        const Oid nsp = RelationGetNamespace(rel);
+        spi_connect();
+        std::optional<Problem> problem = action.check_duplicate_of ? check_duplicate_target(image.row, nsp)
+                                                                    : check_conflict(image, nsp);
+        spi_finish();
+        if (problem)
+            throw std::move(*problem);
+    }
+    return PointerGetDatum(tuple);
+}
+
+}  // namespace
+
+}  // namespace irp
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(irp_batch_guard);
+
+/* BEFORE INSERT OR UPDATE row trigger on irp_batch: the duplicate-batch guard. */
+Datum irp_batch_guard(PG_FUNCTION_ARGS)
+{
+    return irp::entry_point([&] { return irp::guard_row(fcinfo); });
+}
+
+}

@@ -1,0 +1,221 @@
+/*
+ * batch_rules.cpp: the duplicate-batch rules and error texts (plain C++).
+ */
+#include "batch_rules.hpp"
+
+#include <charconv>
+
+namespace irp {
+
+namespace {
+
+/* A Problem about the irp_batch table. */
+Problem table_problem(Code code, Text message, Text detail, Text hint)
+{
+    Problem p;
+    p.code = code;
+    p.message = std::move(message);
+    p.detail = std::move(detail);
+    p.hint = std::move(hint);
+    p.table = "irp_batch";
+    return p;
+}
+
+/* An invalid-argument Problem (22023). */
+Problem invalid(std::string_view argument, Text detail, Text hint = Text())
+{
+    Problem p;
+    p.code = Code::InvalidParameterValue;
+    p.message = concat_parts({"invalid ", argument});
+    p.detail = std::move(detail);
+    p.hint = std::move(hint);
+    return p;
+}
+
+/* "a string", "an object", ... */
+std::string_view json_kind_name(JsonKind kind) noexcept
+{
+    switch (kind) {
+    case JsonKind::Object: return "an object";
+    case JsonKind::Array: return "an array";
+    case JsonKind::String: return "a string";
+    case JsonKind::Number: return "a number";
+    case JsonKind::Boolean: return "a boolean";
+    case JsonKind::Null: return "null";
+    }
+    return "a value";
+}
+
+constexpr std::string_view jobs_hint = "Pass one JSON object per job, e.g. '[{\"portfolio\": \"P1\"}]'.";
+
+}  // namespace
+
+BatchStatus parse_batch_status(std::string_view label) noexcept
+{
+    if (label == "INITIATED") return BatchStatus::Initiated;
+    if (label == "ACTIVE") return BatchStatus::Active;
+    if (label == "COMPLETED") return BatchStatus::Completed;
+    if (label == "FAILED") return BatchStatus::Failed;
+    if (label == "CANCELLED") return BatchStatus::Cancelled;
+    return BatchStatus::Other;
+}
+
+bool is_active(BatchStatus s) noexcept
+{
+    return s == BatchStatus::Initiated || s == BatchStatus::Active;
+}
+
+GuardAction decide_insert(const BatchRow& row) noexcept
+{
+    GuardAction action;
+    if (row.duplicate_of)
+        action.check_duplicate_of = row.duplicate_of;
+    else if (is_active(row.status))
+        action.check_conflict = true;
+    return action;
+}
+
+GuardAction decide_update(const BatchRow& old_row, const BatchRow& new_row)
+{
+    if (old_row.id != new_row.id)
+        throw table_problem(Code::FeatureNotSupported, Text("the id of a batch cannot be changed"),
+                            concat_parts({"Batch ", number_text(old_row.id), " would become batch ",
+                                          number_text(new_row.id), "."}),
+                            Text("Create a new batch with irp_create_batch() instead."));
+
+    GuardAction action;
+    const bool key_changed = old_row.configuration_id != new_row.configuration_id ||
+                             old_row.batch_type != new_row.batch_type;
+    const bool activated = is_active(new_row.status) && !is_active(old_row.status);
+    if (activated || key_changed) {
+        /* Rule 1: a reactivated or moved batch is no longer anybody's duplicate. */
+        action.clear_duplicate_of = new_row.duplicate_of.has_value();
+        action.check_conflict = is_active(new_row.status);
+    } else if (new_row.duplicate_of != old_row.duplicate_of) {
+        if (new_row.duplicate_of)
+            action.check_duplicate_of = new_row.duplicate_of;
+        else if (is_active(new_row.status))
+            action.check_conflict = true; /* promoted to the key's non-duplicate batch */
+    }
+    return action;
+}
+
+Problem duplicate_batch(std::int32_t configuration_id, std::string_view batch_type,
+                        const ExistingBatch& existing)
+{
+    const Text id = number_text(existing.id);
+    Problem p = table_problem(
+        Code::UniqueViolation,
+        concat_parts({"Active batch already exists for configuration ", number_text(configuration_id),
+                      " and batch_type '", batch_type, "': Batch ID ", id, " (status: ", existing.status,
+                      ")"}),
+        concat_parts({"Batch ", id, " was created at ", existing.created_at, " by ", existing.created_by,
+                      " and has ", number_text(existing.job_count), existing.job_count == 1 ? " job." : " jobs."}),
+        concat_parts({"Use irp_create_batch(..., allow_duplicate => true) to create an intentional duplicate, "
+                      "or cancel the existing batch with irp_cancel_batch(", id, ")."}));
+    p.constraint = "idx_batch_unique_active";
+    return p;
+}
+
+Problem duplicate_of_other_key(const BatchRow& row, std::int32_t target_configuration_id,
+                               std::string_view target_batch_type)
+{
+    return table_problem(
+        Code::CheckViolation,
+        Text("duplicate_of must reference a batch with the same configuration_id and batch_type"),
+        concat_parts({"Batch ", number_text(*row.duplicate_of), " has configuration ",
+                      number_text(target_configuration_id), " and batch_type '", target_batch_type,
+                      "', but this batch has configuration ", number_text(row.configuration_id),
+                      " and batch_type '", row.batch_type, "'."}),
+        Text("Set duplicate_of only on an intentional duplicate, to the batch of the same key it duplicates."));
+}
+
+void require_not_null(bool is_null, std::string_view function, std::string_view argument)
+{
+    if (!is_null)
+        return;
+    Problem p;
+    p.code = Code::NullValueNotAllowed;
+    p.message = concat_parts({argument, " must not be null"});
+    p.detail = concat_parts({function, "() was called with a NULL ", argument, "."});
+    throw p;
+}
+
+void validate_id(std::string_view argument, std::int32_t id)
+{
+    if (id > 0)
+        return;
+    Problem p = invalid(argument, concat_parts({argument, " must be a positive integer, not ", number_text(id), "."}));
+    p.message = concat_parts({"invalid ", argument, ": ", number_text(id)});
+    throw p;
+}
+
+void validate_batch_type(std::string_view batch_type, std::size_t chars)
+{
+    if (batch_type.empty())
+        throw invalid("batch_type", Text("batch_type must not be empty."));
+    if (chars > max_batch_type_chars)
+        throw invalid("batch_type", concat_parts({"batch_type has ", number_text(static_cast<std::int64_t>(chars)),
+                                                  " characters; at most ", number_text(max_batch_type_chars),
+                                                  " are allowed."}));
+    for (std::size_t i = 0; i < batch_type.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(batch_type[i]);
+        if (c < 0x20 || c == 0x7f)
+            throw invalid("batch_type", concat_parts({"batch_type contains a control character (byte ",
+                                                      number_text(static_cast<std::int64_t>(i + 1)), ")."}));
+    }
+    if (batch_type.front() == ' ' || batch_type.back() == ' ')
+        throw invalid("batch_type", concat_parts({"batch_type '", batch_type, "' begins or ends with a space."}),
+                      Text("Remove the surrounding spaces."));
+}
+
+void validate_reason(std::string_view reason)
+{
+    for (char c : reason)
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v')
+            return;
+    throw invalid("reason", Text("reason must not be empty or blank."),
+                  Text("Give the reason for the audit trail, or omit reason to use 'Cancelled by user'."));
+}
+
+void jobs_not_an_array(JsonKind kind)
+{
+    throw invalid("jobs", concat_parts({"jobs must be a JSON array of objects, not ", json_kind_name(kind), "."}),
+                  Text(jobs_hint));
+}
+
+void job_not_an_object(std::size_t index, JsonKind kind)
+{
+    throw invalid("jobs", concat_parts({"Element ", number_text(static_cast<std::int64_t>(index)), " of jobs is ",
+                                        json_kind_name(kind), ", not an object."}),
+                  Text(jobs_hint));
+}
+
+Problem batch_not_found(std::int32_t batch_id)
+{
+    Problem p;
+    p.code = Code::NoDataFound;
+    p.message = concat_parts({"Batch ", number_text(batch_id), " not found"});
+    return p;
+}
+
+Text concat_parts(std::initializer_list<std::string_view> parts)
+{
+    std::size_t n = 0;
+    for (std::string_view s : parts)
+        n += s.size();
+    Text out;
+    out.reserve(n);
+    for (std::string_view s : parts)
+        out.append(s.data(), s.size());
+    return out;
+}
+
+Text number_text(std::int64_t n)
+{
+    char buf[24];
+    const auto res = std::to_chars(buf, buf + sizeof buf, n);
+    return Text(buf, res.ptr);
+}
+
+}  // namespace irp

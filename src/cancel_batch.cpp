@@ -1,0 +1,73 @@
+/*
+ * cancel_batch.cpp: irp_cancel_batch(batch_id, reason), which cancels an
+ * active batch and its unfinished jobs in one step.
+ */
+extern "C" {
+#include "postgres.h"
+#include "executor/spi.h"
+}
+
+#include "batch_audit.hpp"
+#include "batch_rules.hpp"
+#include "pg_guard.hpp"
+#include "queries.hpp"
+#include "sql_args.hpp"
+
+namespace irp {
+
+namespace {
+
+constexpr std::string_view function_name = "irp_cancel_batch";
+
+/* The function's body. Locks the batch row first, then its jobs. */
+Datum cancel_batch(FunctionCallInfo fcinfo)
+{
+    const std::int32_t batch_id = id_arg(fcinfo, 0, function_name, "batch_id");
+    const TextArg reason = text_arg(fcinfo, 1, function_name, "reason");
+    validate_reason(reason.value);
+    const Oid nsp = function_schema(fcinfo);
+
+    spi_connect();
+    Datum id_args[] = {Int32GetDatum(batch_id)};
+    if (spi_run(prepared(Query::LockBatch, nsp), id_args, nullptr, false, 0) == 0) {
+        spi_finish();
+        throw batch_not_found(batch_id);
+    }
+    const BatchStatus status = pg([] {
+        return parse_batch_status(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+    });
+    if (!is_active(status)) {
+        spi_finish();
+        return BoolGetDatum(false);
+    }
+
+    spi_run(prepared(Query::CancelJobs, nsp), id_args, nullptr, false, 0);
+    bool isnull = false;
+    const Datum details = pg([&] {
+        /* Outlives the result it comes from: the next statement reads it. */
+        return SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
+    });
+    {
+        CancelScope scope(batch_id, details);
+        Datum batch_args[] = {Int32GetDatum(batch_id), reason.datum};
+        spi_run(prepared(Query::CancelBatch, nsp), batch_args, nullptr, false, 0);
+    }
+    spi_finish();
+    return BoolGetDatum(true);
+}
+
+}  // namespace
+
+}  // namespace irp
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(irp_cancel_batch);
+
+/* irp_cancel_batch(integer, text) RETURNS boolean */
+Datum irp_cancel_batch(PG_FUNCTION_ARGS)
+{
+    return irp::entry_point([&] { return irp::cancel_batch(fcinfo); });
+}
+
+}

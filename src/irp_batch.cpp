@@ -1,0 +1,19 @@
+/*
+ * irp_batch.cpp: the module's magic block, and a map of the sources.
+ *
+ *   pg_guard.*        the C++/PostgreSQL boundary: entry_point(), pg(), errors
+ *   pg_memory.hpp     C++ containers on palloc
+ *   problem.hpp       errors of our own, as data
+ *   batch_rules.*     the duplicate rules and every error text (plain C++)
+ *   queries.*         the SQL run through SPI, prepared once per backend
+ *   sql_args.*        reading and validating SQL arguments
+ *   batch_guard.cpp   BEFORE INSERT/UPDATE trigger: the duplicate guard
+ *   batch_audit.*     AFTER statement triggers: the audit trail
+ *   create_batch.cpp, cancel_batch.cpp, active_batches.cpp: the SQL API
+ */
+extern "C" {
+#include "postgres.h"
+#include "fmgr.h"
+
+PG_MODULE_MAGIC;
+}

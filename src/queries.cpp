@@ -1,0 +1,249 @@
+/*
+ * queries.cpp: the extension's SQL, and the SPI calls that run it.
+ *
+ * "@extschema@" in a statement stands for the extension's schema, quoted.
+ * Operators are written OPERATOR(pg_catalog.x) and types pg_catalog.x so
+ * that nothing resolves through the caller's search_path.
+ */
+#include "queries.hpp"
+
+#include <array>
+#include <string_view>
+
+extern "C" {
+#include "catalog/pg_type_d.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+}
+
+#include "batch_rules.hpp"
+#include "pg_guard.hpp"
+
+namespace irp {
+
+namespace {
+
+constexpr int max_args = 4;
+
+/* One statement: its text and parameter types. */
+struct Statement {
+    const char* sql;
+    int nargs;
+    std::array<Oid, max_args> types;
+};
+
+/* Active statuses, written so the partial indexes' predicates are implied. */
+#define ACTIVE_BATCH \
+    "OPERATOR(pg_catalog.=) ANY ('{INITIATED,ACTIVE}'::@extschema@.batch_status_enum[])"
+
+/* Number of jobs of batch b. */
+#define JOB_COUNT                                                            \
+    "(SELECT pg_catalog.count(*) FROM @extschema@.irp_job j"                 \
+    " WHERE j.batch_id OPERATOR(pg_catalog.=) b.id)"
+
+/* Rows of irp_get_active_batches_for_config(), given its WHERE condition. */
+#define ACTIVE_ROWS(condition)                                                           \
+    "SELECT b.id, b.batch_type::pg_catalog.text, b.status, b.created_ts, " JOB_COUNT     \
+    ", b.duplicate_of FROM @extschema@.irp_batch b"                                      \
+    " WHERE b.configuration_id OPERATOR(pg_catalog.=) $1" condition                      \
+    " AND b.status " ACTIVE_BATCH " ORDER BY b.created_ts DESC, b.id DESC"
+
+const Statement statements[] = {
+    /* ActiveConflict($1 configuration_id, $2 batch_type, $3 id to ignore) */
+    {"SELECT b.id, b.status::pg_catalog.text,"
+     " pg_catalog.date_trunc('second', b.created_ts)::pg_catalog.text, b.created_by, " JOB_COUNT
+     " FROM @extschema@.irp_batch b"
+     " WHERE b.configuration_id OPERATOR(pg_catalog.=) $1"
+     " AND b.batch_type OPERATOR(pg_catalog.=) $2"
+     " AND b.status " ACTIVE_BATCH
+     " AND b.id OPERATOR(pg_catalog.<>) $3"
+     " ORDER BY b.duplicate_of IS NOT NULL, b.created_ts, b.id LIMIT 1",
+     3, {INT4OID, TEXTOID, INT4OID}},
+    /* BatchKey($1 id) */
+    {"SELECT configuration_id, batch_type::pg_catalog.text FROM @extschema@.irp_batch"
+     " WHERE id OPERATOR(pg_catalog.=) $1",
+     1, {INT4OID}},
+    /* InsertBatch($1 step_id, $2 configuration_id, $3 batch_type, $4 duplicate_of) */
+    {"INSERT INTO @extschema@.irp_batch (step_id, configuration_id, batch_type, duplicate_of)"
+     " VALUES ($1, $2, $3, $4) RETURNING id",
+     4, {INT4OID, INT4OID, TEXTOID, INT4OID}},
+    /* InsertJobs($1 batch_id, $2 jobs) */
+    {"INSERT INTO @extschema@.irp_job (batch_id, job_configuration_data)"
+     " SELECT $1, e.value FROM pg_catalog.jsonb_array_elements($2) WITH ORDINALITY AS e(value, n)"
+     " ORDER BY e.n",
+     2, {INT4OID, JSONBOID}},
+    /* LockBatch($1 id) */
+    {"SELECT status::pg_catalog.text FROM @extschema@.irp_batch"
+     " WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+     1, {INT4OID}},
+    /* CancelJobs($1 batch_id): one row, the CANCELLED event's details */
+    {"WITH target AS ("
+     "  SELECT j.id, j.status FROM @extschema@.irp_job j"
+     "  WHERE j.batch_id OPERATOR(pg_catalog.=) $1"
+     "  AND j.status OPERATOR(pg_catalog.<>) ALL"
+     "      ('{FINISHED,FAILED,CANCELLED}'::@extschema@.job_status_enum[])"
+     "  FOR UPDATE),"
+     " cancelled AS ("
+     "  UPDATE @extschema@.irp_job j SET status = 'CANCELLED',"
+     "      updated_ts = pg_catalog.now(), completed_ts = pg_catalog.now()"
+     "  FROM target t WHERE j.id OPERATOR(pg_catalog.=) t.id"
+     "  RETURNING t.id, t.status)"
+     " SELECT pg_catalog.jsonb_build_object("
+     "  'jobs_cancelled', pg_catalog.count(*),"
+     "  'submitted_job_ids', COALESCE(pg_catalog.jsonb_agg(c.id ORDER BY c.id) FILTER ("
+     "      WHERE c.status OPERATOR(pg_catalog.=) ANY"
+     "      ('{SUBMITTED,QUEUED,PENDING,RUNNING}'::@extschema@.job_status_enum[])),"
+     "      '[]'::pg_catalog.jsonb))"
+     " FROM cancelled c",
+     1, {INT4OID}},
+    /* CancelBatch($1 id, $2 reason) */
+    {"UPDATE @extschema@.irp_batch SET status = 'CANCELLED', cancel_reason = $2,"
+     " completed_ts = pg_catalog.now(), updated_ts = pg_catalog.now()"
+     " WHERE id OPERATOR(pg_catalog.=) $1",
+     2, {INT4OID, TEXTOID}},
+    /* ActiveForConfig($1 configuration_id) */
+    {ACTIVE_ROWS(""), 1, {INT4OID}},
+    /* ActiveForConfigAndType($1 configuration_id, $2 batch_type) */
+    {ACTIVE_ROWS(" AND b.batch_type OPERATOR(pg_catalog.=) $2"), 2, {INT4OID, TEXTOID}},
+    /* AuditInsert: transition table new_rows */
+    {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
+     " SELECT n.id,"
+     "  CASE WHEN n.duplicate_of IS NULL THEN 'CREATED' ELSE 'DUPLICATE_CREATED' END,"
+     "  CURRENT_USER,"
+     "  pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+     "   'configuration_id', n.configuration_id, 'batch_type', n.batch_type,"
+     "   'step_id', n.step_id, 'status', n.status, 'duplicate_of', n.duplicate_of))"
+     " FROM new_rows n ORDER BY n.id",
+     0, {}},
+    /* AuditUpdate($1 batch being cancelled by irp_cancel_batch or 0, $2 its details) */
+    {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, reason, actor, details)"
+     " SELECT n.id,"
+     "  CASE WHEN f.by_cancel THEN 'CANCELLED'"
+     "       WHEN f.status_changed THEN 'STATUS_CHANGED' ELSE 'KEY_CHANGED' END,"
+     "  CASE WHEN f.by_cancel THEN n.cancel_reason END,"
+     "  CURRENT_USER,"
+     "  CASE WHEN f.by_cancel THEN $2 ELSE pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+     "   'old_status', o.status, 'new_status', n.status,"
+     "   'old_configuration_id', CASE WHEN f.key_changed THEN o.configuration_id END,"
+     "   'new_configuration_id', CASE WHEN f.key_changed THEN n.configuration_id END,"
+     "   'old_batch_type', CASE WHEN f.key_changed THEN o.batch_type END,"
+     "   'new_batch_type', CASE WHEN f.key_changed THEN n.batch_type END,"
+     "   'duplicate_of_cleared', CASE WHEN n.duplicate_of IS NULL THEN o.duplicate_of END)) END"
+     " FROM old_rows o JOIN new_rows n ON n.id OPERATOR(pg_catalog.=) o.id,"
+     " LATERAL (SELECT"
+     "   o.status OPERATOR(pg_catalog.<>) n.status AS status_changed,"
+     "   (o.configuration_id OPERATOR(pg_catalog.<>) n.configuration_id"
+     "    OR o.batch_type OPERATOR(pg_catalog.<>) n.batch_type) AS key_changed,"
+     "   (n.id OPERATOR(pg_catalog.=) $1"
+     "    AND n.status OPERATOR(pg_catalog.=) 'CANCELLED'::@extschema@.batch_status_enum) AS by_cancel) f"
+     " WHERE f.status_changed OR f.key_changed"
+     " ORDER BY n.id",
+     2, {INT4OID, JSONBOID}},
+    /* AuditDelete: transition table old_rows */
+    {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
+     " SELECT o.id, 'DELETED', CURRENT_USER,"
+     "  pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+     "   'configuration_id', o.configuration_id, 'batch_type', o.batch_type,"
+     "   'status', o.status, 'duplicate_of', o.duplicate_of))"
+     " FROM old_rows o ORDER BY o.id",
+     0, {}},
+};
+
+static_assert(sizeof(statements) / sizeof(statements[0]) == static_cast<std::size_t>(Query::Count_),
+              "one statement per Query");
+
+/* Plans prepared for the schema in plans_nsp (InvalidOid: none yet). */
+Oid plans_nsp = InvalidOid;
+SPIPlanPtr plans[static_cast<int>(Query::Count_)];
+
+/* The statement's text with @extschema@ replaced by the quoted schema name. */
+Text statement_text(std::string_view sql, std::string_view schema)
+{
+    constexpr std::string_view placeholder = "@extschema@";
+    Text out;
+    out.reserve(sql.size() + 64);
+    std::size_t pos = 0;
+    for (std::size_t hit; (hit = sql.find(placeholder, pos)) != std::string_view::npos;
+         pos = hit + placeholder.size()) {
+        out.append(sql.data() + pos, hit - pos);
+        out.append(schema.data(), schema.size());
+    }
+    out.append(sql.data() + pos, sql.size() - pos);
+    return out;
+}
+
+/* Forgets every plan when the extension's schema is not the one they were made for. */
+void forget_plans_unless(Oid nsp)
+{
+    if (plans_nsp == nsp)
+        return;
+    for (SPIPlanPtr& plan : plans) {
+        if (plan != nullptr) {
+            SPIPlanPtr doomed = plan;
+            plan = nullptr;
+            pg([&] { SPI_freeplan(doomed); });
+        }
+    }
+    plans_nsp = nsp;
+}
+
+}  // namespace
+
+SPIPlanPtr prepared(Query q, Oid nsp)
+{
+    forget_plans_unless(nsp);
+    SPIPlanPtr& slot = plans[static_cast<int>(q)];
+    if (slot != nullptr)
+        return slot;
+
+    const char* schema = pg([&] {
+        const char* name = get_namespace_name(nsp);
+        if (name == nullptr)
+            elog(ERROR, "irp_batch: schema with OID %u does not exist", nsp);
+        return quote_identifier(name);
+    });
+    const Statement& st = statements[static_cast<int>(q)];
+    const Text sql = statement_text(st.sql, schema);
+    slot = pg([&] {
+        SPIPlanPtr plan = SPI_prepare(sql.c_str(), st.nargs, const_cast<Oid*>(st.types.data()));
+        if (plan == nullptr)
+            elog(ERROR, "irp_batch: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+        if (SPI_keepplan(plan) != 0)
+            elog(ERROR, "irp_batch: SPI_keepplan failed");
+        return plan;
+    });
+    return slot;
+}
+
+void spi_connect()
+{
+    pg([] {
+        if (SPI_connect() != SPI_OK_CONNECT)
+            elog(ERROR, "irp_batch: SPI_connect failed");
+    });
+}
+
+std::uint64_t spi_run(SPIPlanPtr plan, Datum* values, const char* nulls, bool read_only, long limit)
+{
+    return pg([&] {
+        const int rc = SPI_execute_plan(plan, values, nulls, read_only, limit);
+        if (rc < 0)
+            elog(ERROR, "irp_batch: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+        return static_cast<std::uint64_t>(SPI_processed);
+    });
+}
+
+Datum spi_value(std::uint64_t row, int col, bool* isnull)
+{
+    return pg([&] { return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull); });
+}
+
+void spi_finish()
+{
+    pg([] {
+        if (SPI_finish() != SPI_OK_FINISH)
+            elog(ERROR, "irp_batch: SPI_finish failed");
+    });
+}
+
+}  // namespace irp

@@ -1,0 +1,53 @@
+/*
+ * queries.hpp: the SQL the extension runs through SPI, prepared once per
+ * backend and schema. Every name in it is qualified with the extension's
+ * schema or pg_catalog, so the caller's search_path is never consulted.
+ * Each function here goes through pg() itself: callers need no guard.
+ */
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+#include "executor/spi.h"
+}
+
+#include <cstdint>
+
+namespace irp {
+
+/* The statements, by purpose. */
+enum class Query {
+    ActiveConflict,          /* the active batch a key's new batch conflicts with (rule 3 order) */
+    BatchKey,                /* configuration_id and batch_type of one batch */
+    InsertBatch,             /* irp_create_batch: the batch */
+    InsertJobs,              /* irp_create_batch: its jobs, in array order */
+    LockBatch,               /* irp_cancel_batch: lock the batch, read its status */
+    CancelJobs,              /* irp_cancel_batch: cancel unfinished jobs, summarise them */
+    CancelBatch,             /* irp_cancel_batch: the batch row */
+    ActiveForConfig,         /* irp_get_active_batches_for_config, every type */
+    ActiveForConfigAndType,  /* irp_get_active_batches_for_config, one type */
+    AuditInsert,             /* audit trigger, per statement */
+    AuditUpdate,
+    AuditDelete,
+    Count_
+};
+
+/*
+ * The prepared plan of q for the extension installed in schema nsp.
+ * Inside an SPI connection.
+ */
+SPIPlanPtr prepared(Query q, Oid nsp);
+
+/* Connects to SPI. */
+void spi_connect();
+
+/* Runs a prepared plan and returns the number of rows. */
+std::uint64_t spi_run(SPIPlanPtr plan, Datum* values, const char* nulls, bool read_only, long limit);
+
+/* Column col (1-based) of row of the last result. */
+Datum spi_value(std::uint64_t row, int col, bool* isnull);
+
+/* Disconnects from SPI. */
+void spi_finish();
+
+}  // namespace irp
