@@ -23,7 +23,7 @@ PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
 REGRESS = scenario direct_dml bad_input audit
-REGRESS_OPTS = --inputdir=. --load-extension=irp_batch
+REGRESS_OPTS = --inputdir=.
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

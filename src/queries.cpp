@@ -51,7 +51,7 @@ struct Statement {
 const Statement statements[] = {
     /* ActiveConflict($1 configuration_id, $2 batch_type, $3 id to ignore) */
     {"SELECT b.id, b.status::pg_catalog.text,"
-     " pg_catalog.date_trunc('second', b.created_ts)::pg_catalog.text, b.created_by, " JOB_COUNT
+     " pg_catalog.to_char(b.created_ts, 'YYYY-MM-DD HH24:MI:SSOF'), b.created_by, " JOB_COUNT
      " FROM @extschema@.irp_batch b"
      " WHERE b.configuration_id OPERATOR(pg_catalog.=) $1"
      " AND b.batch_type OPERATOR(pg_catalog.=) $2"
@@ -123,7 +123,8 @@ const Statement statements[] = {
      "  CASE WHEN f.by_cancel THEN n.cancel_reason END,"
      "  CURRENT_USER,"
      "  CASE WHEN f.by_cancel THEN $2 ELSE pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
-     "   'old_status', o.status, 'new_status', n.status,"
+     "   'old_status', CASE WHEN f.status_changed THEN o.status END,"
+     "   'new_status', CASE WHEN f.status_changed THEN n.status END,"
      "   'old_configuration_id', CASE WHEN f.key_changed THEN o.configuration_id END,"
      "   'new_configuration_id', CASE WHEN f.key_changed THEN n.configuration_id END,"
      "   'old_batch_type', CASE WHEN f.key_changed THEN o.batch_type END,"

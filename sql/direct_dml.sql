@@ -1,0 +1,123 @@
+--
+-- The guard on every path that writes irp_batch directly: INSERT,
+-- INSERT ... SELECT, COPY and UPDATE, and the error fields clients read.
+--
+CREATE EXTENSION irp_batch;
+SET timezone = 'UTC';
+
+-- Runs stmt; returns the error's fields as a client sees them, or 'ok'.
+CREATE FUNCTION pg_temp.outcome(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  state text; msg text; det text; hnt text; sch text; tbl text; con text;
+BEGIN
+  EXECUTE stmt;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+    det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT, sch = SCHEMA_NAME,
+    tbl = TABLE_NAME, con = CONSTRAINT_NAME;
+  RETURN format(E'%s: %s\nDETAIL: %s\nHINT: %s\nschema=%s table=%s constraint=%s',
+                state, msg, det, hnt, sch, tbl, con);
+END $$;
+
+-- A plain INSERT creates an active batch; a second one for the key is refused.
+INSERT INTO irp_batch (step_id, configuration_id, batch_type, created_by, created_ts)
+VALUES (1, 42, 'EDM_CREATION', 'alice', '2026-11-28 10:00:00+00');
+INSERT INTO irp_job (batch_id) VALUES (1), (1);
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 42, 'EDM_CREATION');
+-- The same error, field by field.
+SELECT pg_temp.outcome($$INSERT INTO irp_batch (step_id, configuration_id, batch_type)
+                         VALUES (1, 42, 'EDM_CREATION')$$);
+
+-- From here on, the messages alone (DETAIL and HINT as above).
+\set VERBOSITY terse
+
+-- Another batch type, another configuration, or a finished batch: no conflict (rules 1 and 4).
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 42, 'PORTFOLIO_CREATION');
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 43, 'EDM_CREATION');
+INSERT INTO irp_batch (step_id, configuration_id, batch_type, status)
+VALUES (1, 42, 'EDM_CREATION', 'COMPLETED'), (1, 42, 'EDM_CREATION', 'FAILED'),
+       (1, 42, 'EDM_CREATION', 'CANCELLED');
+SELECT id, configuration_id, batch_type, status, duplicate_of FROM irp_batch ORDER BY id;
+
+-- ACTIVE counts as active just like INITIATED.
+INSERT INTO irp_batch (step_id, configuration_id, batch_type, status) VALUES (1, 42, 'EDM_CREATION', 'ACTIVE');
+
+-- Two rows of one key in one statement: the second is refused, the statement writes nothing.
+INSERT INTO irp_batch (step_id, configuration_id, batch_type, created_by, created_ts)
+VALUES (1, 50, 'RESULTS', 'bob', '2026-11-28 12:00:00+00'), (1, 50, 'RESULTS', 'bob', '2026-11-28 12:00:01+00');
+INSERT INTO irp_batch (step_id, configuration_id, batch_type)
+SELECT 1, 60 + g % 2, 'RESULTS' FROM generate_series(1, 3) g;
+SELECT count(*) AS batches_for_50_and_60 FROM irp_batch WHERE configuration_id IN (50, 60, 61);
+
+-- COPY goes through the same guard.
+COPY irp_batch (step_id, configuration_id, batch_type) FROM stdin;
+1	70	RESULTS
+1	71	RESULTS
+\.
+COPY irp_batch (step_id, configuration_id, batch_type) FROM stdin;
+1	72	RESULTS
+1	70	RESULTS
+\.
+SELECT configuration_id, batch_type, status FROM irp_batch WHERE configuration_id BETWEEN 70 AND 72 ORDER BY id;
+
+-- An intentional duplicate records the batch it duplicates (rule 2) ...
+INSERT INTO irp_batch (step_id, configuration_id, batch_type, duplicate_of) VALUES (1, 42, 'EDM_CREATION', 1);
+-- ... which must be a batch of the same key (23514), must exist (23503), and is not the row itself.
+SELECT pg_temp.outcome($$INSERT INTO irp_batch (step_id, configuration_id, batch_type, duplicate_of)
+                         VALUES (1, 42, 'PORTFOLIO_CREATION', 1)$$);
+INSERT INTO irp_batch (step_id, configuration_id, batch_type, duplicate_of) VALUES (1, 42, 'EDM_CREATION', 9999);
+INSERT INTO irp_batch (id, step_id, configuration_id, batch_type, duplicate_of) VALUES (500, 1, 42, 'EDM_CREATION', 500);
+
+-- UPDATE: INITIATED -> ACTIVE is not "becoming active"; no check, no change to duplicate_of.
+UPDATE irp_batch SET status = 'ACTIVE' WHERE id = 1;
+-- Reactivating a finished batch while the key has an active one is refused.
+SELECT id FROM irp_batch WHERE configuration_id = 42 AND batch_type = 'EDM_CREATION' AND status = 'COMPLETED';
+UPDATE irp_batch SET status = 'INITIATED' WHERE configuration_id = 42 AND status = 'COMPLETED';
+-- Moving an active batch onto a key that has one is refused ...
+UPDATE irp_batch SET configuration_id = 42 WHERE configuration_id = 43;
+-- ... moving it to a free key is fine.
+UPDATE irp_batch SET configuration_id = 44 WHERE configuration_id = 43;
+-- Pointing duplicate_of at another key's batch is refused (23514).
+UPDATE irp_batch SET duplicate_of = 4 WHERE id = 1;
+-- Turning the intentional duplicate into a second ordinary batch is refused.
+SELECT id FROM irp_batch WHERE duplicate_of = 1;
+UPDATE irp_batch SET duplicate_of = NULL WHERE duplicate_of = 1;
+-- The id of a batch never changes (the audit trail refers to it).
+UPDATE irp_batch SET id = 1000 WHERE id = 4;
+-- Other columns update freely.
+UPDATE irp_batch SET step_id = 2, updated_ts = now() WHERE configuration_id = 42;
+
+-- Rule 3: with the original finished, the error names the oldest active duplicate.
+INSERT INTO irp_batch (step_id, configuration_id, batch_type, duplicate_of, created_ts)
+VALUES (1, 42, 'EDM_CREATION', 1, '2026-11-27 08:00:00+00') RETURNING id;
+UPDATE irp_batch SET status = 'COMPLETED' WHERE id = 1;
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 42, 'EDM_CREATION');
+
+-- Reactivating a finished intentional duplicate clears its duplicate_of (rule 1):
+-- reactivating two in one statement makes the first the key's batch, so the second is refused ...
+UPDATE irp_batch SET status = 'CANCELLED' WHERE duplicate_of = 1 AND status = 'INITIATED';
+SELECT id, status, duplicate_of FROM irp_batch WHERE duplicate_of = 1 ORDER BY id;
+UPDATE irp_batch SET status = 'INITIATED' WHERE duplicate_of = 1;
+UPDATE irp_batch SET status = 'INITIATED' WHERE id = 19 RETURNING id, status, duplicate_of;
+-- ... and moving a batch to another key clears it too.
+UPDATE irp_batch SET batch_type = 'EDM_RETRY' WHERE id = 22 RETURNING id, batch_type, status, duplicate_of;
+
+-- The table's own checks refuse what the functions refuse.
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 0, 'X');
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (0, 1, 'X');
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 1, '');
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 1, ' X');
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 1, E'X\tY');
+
+-- The unique index is the safety net when triggers are off (e.g. replication).
+SET session_replication_role = replica;
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 42, 'PORTFOLIO_CREATION');
+RESET session_replication_role;
+
+-- Never two active non-duplicate batches for one key.
+SELECT configuration_id, batch_type, count(*)
+  FROM irp_batch WHERE status IN ('INITIATED', 'ACTIVE') AND duplicate_of IS NULL
+ GROUP BY 1, 2 HAVING count(*) > 1;
+
+DROP EXTENSION irp_batch;

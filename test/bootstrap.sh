@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building and testing irp_batch needs, from Debian's packages,
+# unless it is already there. Runs as root, or through sudo.
+set -euo pipefail
+
+packages=(
+  make g++                          # the extension is C++17
+  clang-14 llvm-14                  # PGXS also emits LLVM bitcode (PostgreSQL is built with LLVM)
+  postgresql-15                     # the server the tests run against
+  postgresql-server-dev-15          # pg_config, PGXS, server headers, pg_regress, isolationtester
+  postgresql-15-pgtap               # pgTAP
+  libtap-parser-sourcehandler-pgtap-perl  # pg_prove
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "bootstrap: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make demo: builds and installs irp_batch, starts a throwaway PostgreSQL 15
+# cluster (pg_virtualenv -t: a temporary directory, no system configuration
+# touched, removed afterwards) and plays the proposal's scenario in psql.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+make -s PG_CONFIG="$PG_CONFIG"
+$sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+
+script=$(mktemp /tmp/irp_batch_demo.XXXXXX.sql)
+trap 'rm -f "$script"' EXIT
+cp sql/scenario.sql "$script"
+chmod 644 "$script"
+runner=()
+[ "$(id -u)" -eq 0 ] && runner=(runuser -u postgres --)
+
+"${runner[@]}" pg_virtualenv -t -v 15 psql -X -q -a -v ON_ERROR_STOP=0 -f "$script" 2>&1

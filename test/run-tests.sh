@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# make test: builds and installs irp_batch, then runs every suite against a
+# throwaway PostgreSQL 15 cluster (pg_virtualenv -t: a temporary directory,
+# no system configuration touched, removed afterwards). Ends with one line
+# "N passed, M failed" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+
+fail_early() { echo "$1" >&2; echo "0 passed, 1 failed"; exit 1; }
+make -s PG_CONFIG="$PG_CONFIG" || fail_early "build failed"
+$sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || fail_early "install failed"
+
+# The suites run in a scratch copy of the test inputs, owned by the user that
+# runs the cluster (as root: postgres, since initdb refuses root).
+work=$(mktemp -d /tmp/irp_batch_test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cp -r Makefile irp_batch.control sql expected test "$work"/
+runner=()
+if [ "$(id -u)" -eq 0 ]; then
+  chown -R postgres "$work"
+  runner=(runuser -u postgres --)
+fi
+
+(cd "$work" && "${runner[@]}" pg_virtualenv -t -v 15 bash test/suites.sh)
+status=$?
+
+passed=0 failed=0
+for f in "$work"/counts/*; do
+  [ -f "$f" ] || continue
+  read -r p q < "$f"
+  passed=$((passed + p)) failed=$((failed + q))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
