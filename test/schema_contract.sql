@@ -1,0 +1,138 @@
+-- The schema contract of irp_batch 1.0: types, tables, columns, constraints,
+-- the proposal's partial unique index, the triggers and the SQL API.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+
+BEGIN;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+RESET client_min_messages;
+CREATE SCHEMA irp;
+CREATE EXTENSION irp_batch SCHEMA irp;
+SET search_path = irp, public;
+
+SELECT plan(70);
+
+-- Types
+SELECT enum_has_labels('irp', 'batch_status_enum',
+  ARRAY['INITIATED', 'ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED'], 'batch_status_enum labels');
+SELECT enum_has_labels('irp', 'job_status_enum',
+  ARRAY['INITIATED', 'SUBMITTED', 'QUEUED', 'PENDING', 'RUNNING', 'FINISHED', 'FAILED', 'CANCELLED'],
+  'job_status_enum labels');
+
+-- irp_batch
+SELECT tables_are('irp', ARRAY['irp_batch', 'irp_job', 'irp_batch_event'], 'the extension''s tables');
+SELECT columns_are('irp', 'irp_batch', ARRAY['id', 'step_id', 'configuration_id', 'batch_type', 'status',
+  'duplicate_of', 'cancel_reason', 'created_by', 'created_ts', 'updated_ts', 'completed_ts'], 'irp_batch columns');
+SELECT col_type_is('irp', 'irp_batch', 'id', 'integer', 'irp_batch.id');
+SELECT col_is_pk('irp', 'irp_batch', 'id', 'irp_batch.id is the primary key');
+SELECT is((SELECT attidentity FROM pg_attribute WHERE attrelid = 'irp.irp_batch'::regclass AND attname = 'id'),
+          'd', 'irp_batch.id is generated');
+SELECT col_type_is('irp', 'irp_batch', 'step_id', 'integer', 'irp_batch.step_id');
+SELECT col_not_null('irp', 'irp_batch', 'step_id', 'irp_batch.step_id NOT NULL');
+SELECT col_type_is('irp', 'irp_batch', 'configuration_id', 'integer', 'irp_batch.configuration_id');
+SELECT col_not_null('irp', 'irp_batch', 'configuration_id', 'irp_batch.configuration_id NOT NULL');
+SELECT col_type_is('irp', 'irp_batch', 'batch_type', 'character varying(255)', 'irp_batch.batch_type');
+SELECT col_not_null('irp', 'irp_batch', 'batch_type', 'irp_batch.batch_type NOT NULL');
+SELECT col_type_is('irp', 'irp_batch', 'status', 'irp', 'batch_status_enum', 'irp_batch.status');
+SELECT col_not_null('irp', 'irp_batch', 'status', 'irp_batch.status NOT NULL');
+SELECT col_default_is('irp', 'irp_batch', 'status', 'INITIATED', 'irp_batch.status defaults to INITIATED');
+SELECT col_type_is('irp', 'irp_batch', 'duplicate_of', 'integer', 'irp_batch.duplicate_of');
+SELECT col_is_null('irp', 'irp_batch', 'duplicate_of', 'irp_batch.duplicate_of nullable');
+SELECT fk_ok('irp', 'irp_batch', 'duplicate_of', 'irp', 'irp_batch', 'id', 'irp_batch.duplicate_of references irp_batch');
+SELECT col_type_is('irp', 'irp_batch', 'cancel_reason', 'text', 'irp_batch.cancel_reason');
+SELECT col_type_is('irp', 'irp_batch', 'created_by', 'text', 'irp_batch.created_by');
+SELECT col_not_null('irp', 'irp_batch', 'created_by', 'irp_batch.created_by NOT NULL');
+SELECT col_default_is('irp', 'irp_batch', 'created_by', 'CURRENT_USER', 'irp_batch.created_by defaults to current_user');
+SELECT col_type_is('irp', 'irp_batch', 'created_ts', 'timestamp with time zone', 'irp_batch.created_ts');
+SELECT col_default_is('irp', 'irp_batch', 'created_ts', 'now()', 'irp_batch.created_ts defaults to now()');
+SELECT col_type_is('irp', 'irp_batch', 'updated_ts', 'timestamp with time zone', 'irp_batch.updated_ts');
+SELECT col_default_is('irp', 'irp_batch', 'updated_ts', 'now()', 'irp_batch.updated_ts defaults to now()');
+SELECT col_type_is('irp', 'irp_batch', 'completed_ts', 'timestamp with time zone', 'irp_batch.completed_ts');
+
+-- irp_job
+SELECT columns_are('irp', 'irp_job', ARRAY['id', 'batch_id', 'status', 'job_configuration_data',
+  'created_ts', 'updated_ts', 'completed_ts'], 'irp_job columns');
+SELECT col_is_pk('irp', 'irp_job', 'id', 'irp_job.id is the primary key');
+SELECT col_type_is('irp', 'irp_job', 'id', 'integer', 'irp_job.id');
+SELECT col_type_is('irp', 'irp_job', 'batch_id', 'integer', 'irp_job.batch_id');
+SELECT col_not_null('irp', 'irp_job', 'batch_id', 'irp_job.batch_id NOT NULL');
+SELECT fk_ok('irp', 'irp_job', 'batch_id', 'irp', 'irp_batch', 'id', 'irp_job.batch_id references irp_batch');
+SELECT col_type_is('irp', 'irp_job', 'status', 'irp', 'job_status_enum', 'irp_job.status');
+SELECT col_default_is('irp', 'irp_job', 'status', 'INITIATED', 'irp_job.status defaults to INITIATED');
+SELECT col_type_is('irp', 'irp_job', 'job_configuration_data', 'jsonb', 'irp_job.job_configuration_data');
+SELECT col_not_null('irp', 'irp_job', 'job_configuration_data', 'irp_job.job_configuration_data NOT NULL');
+SELECT col_default_is('irp', 'irp_job', 'job_configuration_data', '{}', 'irp_job.job_configuration_data defaults to {}');
+SELECT col_type_is('irp', 'irp_job', 'completed_ts', 'timestamp with time zone', 'irp_job.completed_ts');
+
+-- irp_batch_event
+SELECT columns_are('irp', 'irp_batch_event', ARRAY['id', 'batch_id', 'event', 'reason', 'actor', 'details', 'event_ts'],
+  'irp_batch_event columns');
+SELECT col_is_pk('irp', 'irp_batch_event', 'id', 'irp_batch_event.id is the primary key');
+SELECT col_type_is('irp', 'irp_batch_event', 'id', 'bigint', 'irp_batch_event.id');
+SELECT col_type_is('irp', 'irp_batch_event', 'batch_id', 'integer', 'irp_batch_event.batch_id');
+SELECT col_not_null('irp', 'irp_batch_event', 'event', 'irp_batch_event.event NOT NULL');
+SELECT col_not_null('irp', 'irp_batch_event', 'actor', 'irp_batch_event.actor NOT NULL');
+SELECT col_type_is('irp', 'irp_batch_event', 'details', 'jsonb', 'irp_batch_event.details');
+SELECT col_type_is('irp', 'irp_batch_event', 'event_ts', 'timestamp with time zone', 'irp_batch_event.event_ts');
+SELECT col_not_null('irp', 'irp_batch_event', 'event_ts', 'irp_batch_event.event_ts NOT NULL');
+
+-- The proposal's partial unique index, and the index behind the guard's probe
+SELECT has_index('irp', 'irp_batch', 'idx_batch_unique_active', ARRAY['configuration_id', 'batch_type'],
+  'idx_batch_unique_active on (configuration_id, batch_type)');
+SELECT index_is_unique('irp', 'irp_batch', 'idx_batch_unique_active', 'idx_batch_unique_active is unique');
+SELECT is((SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indexrelid = 'irp.idx_batch_unique_active'::regclass),
+  '((status = ANY (ARRAY[''INITIATED''::batch_status_enum, ''ACTIVE''::batch_status_enum])) AND (duplicate_of IS NULL))',
+  'idx_batch_unique_active covers INITIATED/ACTIVE batches that are not intentional duplicates');
+SELECT has_index('irp', 'irp_batch', 'idx_batch_active', ARRAY['configuration_id', 'batch_type', 'created_ts'],
+  'idx_batch_active on (configuration_id, batch_type, created_ts)');
+SELECT has_index('irp', 'irp_job', 'idx_job_batch_id', ARRAY['batch_id'], 'idx_job_batch_id on irp_job (batch_id)');
+
+-- The triggers
+SELECT trigger_is('irp', 'irp_batch', 'irp_batch_guard', 'irp', 'irp_batch_guard', 'the guard trigger calls irp_batch_guard()');
+SELECT is((SELECT tgtype::int & (1 | 2 | 4 | 16) FROM pg_trigger
+            WHERE tgrelid = 'irp.irp_batch'::regclass AND tgname = 'irp_batch_guard'),
+          1 | 2 | 4 | 16, 'the guard fires BEFORE INSERT OR UPDATE FOR EACH ROW');
+SELECT function_lang_is('irp', 'irp_batch_guard', ARRAY[]::name[], 'c', 'the guard is C++ (LANGUAGE C)');
+SELECT triggers_are('irp', 'irp_batch', ARRAY['irp_batch_guard', 'irp_batch_audit_insert', 'irp_batch_audit_update',
+  'irp_batch_audit_delete'], 'irp_batch has the guard and the audit triggers');
+
+-- The SQL API
+SELECT is(pg_get_function_identity_arguments('irp.irp_create_batch'::regproc),
+  'batch_type text, configuration_id integer, step_id integer, allow_duplicate boolean, jobs jsonb',
+  'irp_create_batch arguments');
+SELECT is(pg_get_function_arguments('irp.irp_create_batch'::regproc),
+  'batch_type text, configuration_id integer, step_id integer, allow_duplicate boolean DEFAULT false, jobs jsonb DEFAULT NULL::jsonb',
+  'irp_create_batch defaults');
+SELECT function_returns('irp', 'irp_create_batch', ARRAY['text', 'integer', 'integer', 'boolean', 'jsonb'], 'integer',
+  'irp_create_batch returns integer');
+SELECT is(pg_get_function_arguments('irp.irp_cancel_batch'::regproc),
+  'batch_id integer, reason text DEFAULT ''Cancelled by user''::text', 'irp_cancel_batch arguments and default');
+SELECT function_returns('irp', 'irp_cancel_batch', ARRAY['integer', 'text'], 'boolean', 'irp_cancel_batch returns boolean');
+SELECT is(pg_get_function_arguments('irp.irp_get_active_batches_for_config'::regproc),
+  'configuration_id integer, batch_type text DEFAULT NULL::text', 'irp_get_active_batches_for_config arguments');
+SELECT is(pg_get_function_result('irp.irp_get_active_batches_for_config'::regproc),
+  'TABLE(id integer, batch_type text, status batch_status_enum, created_ts timestamp with time zone, job_count bigint, duplicate_of integer)',
+  'irp_get_active_batches_for_config result');
+SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
+            WHERE p.pronamespace = 'irp'::regnamespace AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
+              AND NOT p.proisstrict),
+  ARRAY['irp_batch_audit', 'irp_batch_guard', 'irp_cancel_batch', 'irp_create_batch', 'irp_get_active_batches_for_config'],
+  'every function is C++ (LANGUAGE C) and not STRICT');
+SELECT is((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'irp'::regnamespace AND p.prosecdef), 0::bigint,
+  'no function is SECURITY DEFINER');
+
+-- Extension membership and pg_dump
+SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'irp_batch'), false, 'the extension is not relocatable');
+SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'irp_batch'$$,
+  ARRAY['irp_batch', 'irp_job', 'irp_batch_event',
+        'irp_batch_id_seq', 'irp_job_id_seq', 'irp_batch_event_id_seq'],
+  'pg_dump keeps the rows of the three tables and their sequences');
+SELECT is((SELECT count(*) FROM pg_description d JOIN pg_proc p ON p.oid = d.objoid AND d.classoid = 'pg_proc'::regclass
+            WHERE p.pronamespace = 'irp'::regnamespace), 5::bigint, 'every function has a comment');
+
+SELECT * FROM finish();
+ROLLBACK;
