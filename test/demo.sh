@@ -11,11 +11,9 @@ export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 make -s PG_CONFIG="$PG_CONFIG"
 $sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 
-script=$(mktemp /tmp/irp_batch_demo.XXXXXX.sql)
-trap 'rm -f "$script"' EXIT
-cp sql/scenario.sql "$script"
-chmod 644 "$script"
 runner=()
 [ "$(id -u)" -eq 0 ] && runner=(runuser -u postgres --)
 
-"${runner[@]}" pg_virtualenv -t -v 15 psql -X -q -a -v ON_ERROR_STOP=0 -f "$script" 2>&1
+# The scenario is the pg_regress suite sql/scenario.sql, fed on standard input
+# so that psql prints its errors exactly as an interactive session would.
+"${runner[@]}" pg_virtualenv -t -v 15 psql -X -q -a -v ON_ERROR_STOP=0 < sql/scenario.sql 2>&1
