@@ -11,7 +11,6 @@ CREATE ROLE alice;
 GRANT USAGE ON SCHEMA public TO alice;
 GRANT SELECT, INSERT, UPDATE ON irp_batch, irp_job TO alice;
 GRANT SELECT, INSERT ON irp_batch_event TO alice;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO alice;
 SET ROLE alice;
 -- Times in UTC; the CONTEXT line would only repeat the function's own INSERT.
 SET timezone = 'UTC';
