@@ -91,6 +91,8 @@ UPDATE irp_batch SET step_id = 2, updated_ts = now() WHERE configuration_id = 42
 -- Rule 3: with the original finished, the error names the oldest active duplicate.
 INSERT INTO irp_batch (step_id, configuration_id, batch_type, duplicate_of, created_ts)
 VALUES (1, 42, 'EDM_CREATION', 1, '2026-11-27 08:00:00+00') RETURNING id;
+-- (While batch 1 is active, the error names it, although this duplicate is older.)
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 42, 'EDM_CREATION');
 UPDATE irp_batch SET status = 'COMPLETED' WHERE id = 1;
 INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 42, 'EDM_CREATION');
 
