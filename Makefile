@@ -13,6 +13,7 @@ OBJS = \
 	src/queries.o \
 	src/sql_args.o \
 	src/batch_rules.o \
+	src/batch_table.o \
 	src/batch_guard.o \
 	src/batch_audit.o \
 	src/create_batch.o \
@@ -22,7 +23,7 @@ DATA = sql/irp_batch--1.0.sql
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
-REGRESS = scenario direct_dml bad_input audit
+REGRESS = scenario direct_dml bad_input audit trigger_safety schema
 REGRESS_OPTS = --inputdir=.
 
 PG_CONFIG ?= pg_config

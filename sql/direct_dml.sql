@@ -63,7 +63,7 @@ SELECT configuration_id, batch_type, status FROM irp_batch WHERE configuration_i
 
 -- An intentional duplicate records the batch it duplicates (rule 2) ...
 INSERT INTO irp_batch (step_id, configuration_id, batch_type, duplicate_of) VALUES (1, 42, 'EDM_CREATION', 1);
--- ... which must be a batch of the same key (23514), must exist (23503), and is not the row itself.
+-- ... which must be a batch of the same key (23514), must exist (23503), and is not the row itself (23514).
 SELECT pg_temp.outcome($$INSERT INTO irp_batch (step_id, configuration_id, batch_type, duplicate_of)
                          VALUES (1, 42, 'PORTFOLIO_CREATION', 1)$$);
 INSERT INTO irp_batch (step_id, configuration_id, batch_type, duplicate_of) VALUES (1, 42, 'EDM_CREATION', 9999);

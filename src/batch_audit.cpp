@@ -10,6 +10,7 @@ extern "C" {
 #include "utils/rel.h"
 }
 
+#include "batch_table.hpp"
 #include "pg_guard.hpp"
 #include "problem.hpp"
 #include "queries.hpp"
@@ -36,17 +37,28 @@ Datum audit_statement(FunctionCallInfo fcinfo)
         p.message = "irp_batch_audit() must be fired AFTER ... FOR EACH STATEMENT";
         throw p;
     }
-    const Oid nsp = RelationGetNamespace(td->tg_relation);
+    const Oid nsp = batch_table(fcinfo, td->tg_relation, "irp_batch_audit").nsp;
     Query query = Query::AuditDelete;
-    if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+    bool has_transition_tables = td->tg_oldtable != nullptr;
+    if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) {
         query = Query::AuditInsert;
-    else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+        has_transition_tables = td->tg_newtable != nullptr;
+    } else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) {
         query = Query::AuditUpdate;
+        has_transition_tables = td->tg_oldtable != nullptr && td->tg_newtable != nullptr;
+    }
+    if (!has_transition_tables) {
+        Problem p;
+        p.code = Code::TriggerProtocol;
+        p.message = "irp_batch_audit() needs the statement's transition tables";
+        p.hint = "Create its triggers with REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows.";
+        throw p;
+    }
 
     spi_connect();
     pg([td] {
         if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
-            elog(ERROR, "irp_batch_audit(): the trigger has no transition tables");
+            elog(ERROR, "irp_batch_audit(): SPI_register_trigger_data failed");
     });
     Datum args[] = {Int32GetDatum(pending_cancel.batch_id), pending_cancel.details};
     const char nulls[] = {' ', pending_cancel.batch_id != 0 ? ' ' : 'n'};
@@ -58,13 +70,14 @@ Datum audit_statement(FunctionCallInfo fcinfo)
 }  // namespace
 
 CancelScope::CancelScope(std::int32_t batch_id, Datum details) noexcept
+    : outer_batch_id_(pending_cancel.batch_id), outer_details_(pending_cancel.details)
 {
     pending_cancel = PendingCancel{batch_id, details};
 }
 
 CancelScope::~CancelScope()
 {
-    pending_cancel = PendingCancel{};
+    pending_cancel = PendingCancel{outer_batch_id_, outer_details_};
 }
 
 }  // namespace irp

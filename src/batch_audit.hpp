@@ -23,6 +23,10 @@ public:
     ~CancelScope();
     CancelScope(const CancelScope&) = delete;
     CancelScope& operator=(const CancelScope&) = delete;
+
+private:
+    std::int32_t outer_batch_id_; /* the scope this one nests in, restored on exit */
+    Datum outer_details_;
 };
 
 }  // namespace irp

@@ -15,6 +15,7 @@ extern "C" {
 #include <optional>
 
 #include "batch_rules.hpp"
+#include "batch_table.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
 
@@ -22,66 +23,51 @@ namespace irp {
 
 namespace {
 
-/* Attribute numbers of the columns the guard reads. */
-struct Columns {
-    int id;
-    int configuration_id;
-    int batch_type;
-    int status;
-    int duplicate_of;
-};
-
 /* One row as the guard sees it, with the batch_type Datum for queries. */
 struct RowImage {
     BatchRow row;
     Datum batch_type;
+    bool key_is_null; /* NULL key or status: NOT NULL reports it after the trigger */
 };
 
-/* Finds the guard's columns in the trigger's table; call through pg(). */
-Columns find_columns(TupleDesc desc)
-{
-    auto column = [desc](const char* name) {
-        const int attnum = SPI_fnumber(desc, name);
-        if (attnum <= 0)
-            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                            errmsg("irp_batch_guard(): the table has no column \"%s\"", name)));
-        return attnum;
-    };
-    return Columns{column("id"), column("configuration_id"), column("batch_type"), column("status"),
-                   column("duplicate_of")};
-}
-
 /* Reads the guard's columns of tuple; call through pg(). */
-RowImage read_row(HeapTuple tuple, TupleDesc desc, const Columns& cols)
+RowImage read_row(HeapTuple tuple, TupleDesc desc, const BatchTable& cols)
 {
-    bool isnull = false;
+    bool id_null = false, config_null = false, type_null = false, status_null = false, dup_null = false;
     RowImage image{};
-    image.row.id = DatumGetInt32(heap_getattr(tuple, cols.id, desc, &isnull));
-    image.row.configuration_id = DatumGetInt32(heap_getattr(tuple, cols.configuration_id, desc, &isnull));
-    image.batch_type = heap_getattr(tuple, cols.batch_type, desc, &isnull);
-    if (!isnull)
+    image.row.id = DatumGetInt32(heap_getattr(tuple, cols.id, desc, &id_null));
+    image.row.configuration_id = DatumGetInt32(heap_getattr(tuple, cols.configuration_id, desc, &config_null));
+    image.batch_type = heap_getattr(tuple, cols.batch_type, desc, &type_null);
+    if (!type_null)
         image.row.batch_type = TextDatumGetCString(image.batch_type);
-    const Datum status = heap_getattr(tuple, cols.status, desc, &isnull);
-    if (!isnull)
+    const Datum status = heap_getattr(tuple, cols.status, desc, &status_null);
+    if (!status_null)
         image.row.status = parse_batch_status(DatumGetCString(DirectFunctionCall1(enum_out, status)));
-    const Datum duplicate_of = heap_getattr(tuple, cols.duplicate_of, desc, &isnull);
-    if (!isnull)
+    const Datum duplicate_of = heap_getattr(tuple, cols.duplicate_of, desc, &dup_null);
+    if (!dup_null)
         image.row.duplicate_of = DatumGetInt32(duplicate_of);
+    image.key_is_null = id_null || config_null || type_null || status_null;
     return image;
 }
 
-/* The name of schema nsp. */
+/* The name of schema nsp (empty if it is gone). */
 Text schema_name(Oid nsp)
 {
-    return Text(pg([nsp] { return get_namespace_name(nsp); }));
+    const char* name = pg([nsp] { return get_namespace_name(nsp); });
+    return name != nullptr ? Text(name) : Text();
 }
 
 /* Rule 2: the batch named by duplicate_of must have the row's key. */
 std::optional<Problem> check_duplicate_target(const BatchRow& row, Oid nsp)
 {
     Datum args[] = {Int32GetDatum(*row.duplicate_of)};
-    if (spi_run(prepared(Query::BatchKey, nsp), args, nullptr, false, 1) == 0)
-        return std::nullopt; /* no such batch: the foreign key reports it */
+    if (spi_run(prepared(Query::BatchKey, nsp), args, nullptr, false, 1) == 0) {
+        /* Not left to the foreign key: it checks at the end of the statement,
+         * when a row inserted later in the same statement may have that id. */
+        Problem p = duplicate_of_missing(row);
+        p.schema = schema_name(nsp);
+        return p;
+    }
     bool isnull = false;
     const std::int32_t configuration_id = DatumGetInt32(spi_value(0, 1, &isnull));
     const char* batch_type = pg([&] { return TextDatumGetCString(spi_value(0, 2, &isnull)); });
@@ -129,12 +115,14 @@ Datum guard_row(FunctionCallInfo fcinfo)
     const TupleDesc desc = RelationGetDescr(rel);
     const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
     HeapTuple tuple = is_update ? td->tg_newtuple : td->tg_trigtuple;
+    const BatchTable& table = batch_table(fcinfo, rel, "irp_batch_guard");
 
-    const Columns cols = pg([desc] { return find_columns(desc); });
-    RowImage image = pg([&] { return read_row(tuple, desc, cols); });
+    RowImage image = pg([&] { return read_row(tuple, desc, table); });
+    if (image.key_is_null)
+        return PointerGetDatum(tuple);
     GuardAction action;
     if (is_update) {
-        const RowImage old_image = pg([&] { return read_row(td->tg_trigtuple, desc, cols); });
+        const RowImage old_image = pg([&] { return read_row(td->tg_trigtuple, desc, table); });
         action = decide_update(old_image.row, image.row);
     } else {
         action = decide_insert(image.row);
@@ -142,7 +130,7 @@ Datum guard_row(FunctionCallInfo fcinfo)
 
     if (action.clear_duplicate_of) {
         tuple = pg([&] {
-            int attnum = cols.duplicate_of;
+            int attnum = table.duplicate_of;
             Datum value = 0;
             bool isnull = true;
             return heap_modify_tuple_by_cols(tuple, desc, 1, &attnum, &value, &isnull);
@@ -151,7 +139,7 @@ Datum guard_row(FunctionCallInfo fcinfo)
     }
 
     if (action.check_duplicate_of || action.check_conflict) {
-        const Oid nsp = RelationGetNamespace(rel);
+        const Oid nsp = table.nsp;
         spi_connect();
         std::optional<Problem> problem = action.check_duplicate_of ? check_duplicate_target(image.row, nsp)
                                                                     : check_conflict(image, nsp);

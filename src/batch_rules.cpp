@@ -65,9 +65,27 @@ bool is_active(BatchStatus s) noexcept
     return s == BatchStatus::Initiated || s == BatchStatus::Active;
 }
 
-GuardAction decide_insert(const BatchRow& row) noexcept
+namespace {
+
+/* A batch cannot duplicate itself (the table's CHECK, raised before the lookup that would miss it). */
+void refuse_self_duplicate(const BatchRow& row)
+{
+    if (row.duplicate_of != row.id)
+        return;
+    Problem p = table_problem(Code::CheckViolation, Text("a batch cannot be a duplicate of itself"),
+                              concat_parts({"Batch ", number_text(row.id), " has duplicate_of = ",
+                                            number_text(row.id), "."}),
+                              Text());
+    p.constraint = "irp_batch_duplicate_of_check";
+    throw p;
+}
+
+}  // namespace
+
+GuardAction decide_insert(const BatchRow& row)
 {
     GuardAction action;
+    refuse_self_duplicate(row);
     if (row.duplicate_of)
         action.check_duplicate_of = row.duplicate_of;
     else if (is_active(row.status))
@@ -92,6 +110,7 @@ GuardAction decide_update(const BatchRow& old_row, const BatchRow& new_row)
         action.clear_duplicate_of = new_row.duplicate_of.has_value();
         action.check_conflict = is_active(new_row.status);
     } else if (new_row.duplicate_of != old_row.duplicate_of) {
+        refuse_self_duplicate(new_row);
         if (new_row.duplicate_of)
             action.check_duplicate_of = new_row.duplicate_of;
         else if (is_active(new_row.status))
@@ -128,6 +147,15 @@ Problem duplicate_of_other_key(const BatchRow& row, std::int32_t target_configur
                       "', but this batch has configuration ", number_text(row.configuration_id),
                       " and batch_type '", row.batch_type, "'."}),
         Text("Set duplicate_of only on an intentional duplicate, to the batch of the same key it duplicates."));
+}
+
+Problem duplicate_of_missing(const BatchRow& row)
+{
+    Problem p = table_problem(Code::ForeignKeyViolation, Text("duplicate_of must reference an existing batch"),
+                              concat_parts({"Batch ", number_text(*row.duplicate_of), " does not exist."}),
+                              Text("Create the batch first; an intentional duplicate names a batch that is already there."));
+    p.constraint = "irp_batch_duplicate_of_fkey";
+    return p;
 }
 
 void require_not_null(bool is_null, std::string_view function, std::string_view argument)

@@ -40,8 +40,8 @@ struct GuardAction {
     std::optional<std::int32_t> check_duplicate_of;  /* rule 2: must share the row's key */
 };
 
-/* Decides what the guard does for an INSERT. */
-GuardAction decide_insert(const BatchRow& row) noexcept;
+/* Decides what the guard does for an INSERT; throws Problem if the row is refused. */
+GuardAction decide_insert(const BatchRow& row);
 
 /* Decides what the guard does for an UPDATE; throws Problem if the update is refused. */
 GuardAction decide_update(const BatchRow& old_row, const BatchRow& new_row);
@@ -62,6 +62,9 @@ Problem duplicate_batch(std::int32_t configuration_id, std::string_view batch_ty
 /* Rule 2's error: duplicate_of names a batch of another key (SQLSTATE 23514). */
 Problem duplicate_of_other_key(const BatchRow& row, std::int32_t target_configuration_id,
                                std::string_view target_batch_type);
+
+/* Rule 2's error: duplicate_of names no batch (SQLSTATE 23503). */
+Problem duplicate_of_missing(const BatchRow& row);
 
 /* Throws Problem (22004) when a required argument is NULL. */
 void require_not_null(bool is_null, std::string_view function, std::string_view argument);

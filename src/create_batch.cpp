@@ -105,7 +105,14 @@ Datum create_batch(FunctionCallInfo fcinfo)
     Datum batch_args[] = {Int32GetDatum(step_id), Int32GetDatum(configuration_id), batch_type.datum,
                           duplicate_of};
     const char batch_nulls[] = {' ', ' ', ' ', is_duplicate ? ' ' : 'n'};
-    spi_run(prepared(Query::InsertBatch, nsp), batch_args, batch_nulls, false, 0);
+    if (spi_run(prepared(Query::InsertBatch, nsp), batch_args, batch_nulls, false, 0) != 1) {
+        spi_finish();
+        Problem p;
+        p.code = Code::TriggeredAction;
+        p.message = "irp_create_batch() could not create the batch";
+        p.detail = "A BEFORE INSERT trigger on irp_batch skipped the row.";
+        throw p;
+    }
     const std::int32_t batch_id = DatumGetInt32(spi_value(0, 1, &isnull));
     if (jobs.count > 0) {
         Datum job_args[] = {Int32GetDatum(batch_id), jobs.jsonb};

@@ -66,6 +66,8 @@ int sqlstate_of(Code code) noexcept
     case Code::NoDataFound: return ERRCODE_NO_DATA_FOUND;
     case Code::UniqueViolation: return ERRCODE_UNIQUE_VIOLATION;
     case Code::CheckViolation: return ERRCODE_CHECK_VIOLATION;
+    case Code::ForeignKeyViolation: return ERRCODE_FOREIGN_KEY_VIOLATION;
+    case Code::TriggeredAction: return ERRCODE_TRIGGERED_ACTION_EXCEPTION;
     case Code::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
     case Code::TriggerProtocol: return ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED;
     case Code::Internal: return ERRCODE_INTERNAL_ERROR;

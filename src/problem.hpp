@@ -17,6 +17,8 @@ enum class Code {
     NoDataFound,            /* P0002 */
     UniqueViolation,        /* 23505 */
     CheckViolation,         /* 23514 */
+    ForeignKeyViolation,    /* 23503 */
+    TriggeredAction,        /* 09000 */
     FeatureNotSupported,    /* 0A000 */
     TriggerProtocol,        /* 39P01 */
     Internal,               /* XX000 */

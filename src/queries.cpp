@@ -8,11 +8,15 @@
 #include "queries.hpp"
 
 #include <array>
+#include <cstdio>
+#include <cstring>
 #include <string_view>
 
 extern "C" {
 #include "catalog/pg_type_d.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 #include "utils/lsyscache.h"
 }
 
@@ -153,9 +157,19 @@ const Statement statements[] = {
 static_assert(sizeof(statements) / sizeof(statements[0]) == static_cast<std::size_t>(Query::Count_),
               "one statement per Query");
 
-/* Plans prepared for the schema in plans_nsp (InvalidOid: none yet). */
+/*
+ * The plans, prepared for the schema plans_nsp whose quoted name was
+ * plans_schema when they were made. A change to any schema (say a rename)
+ * clears schema_checked, and the next call compares the name again.
+ */
 Oid plans_nsp = InvalidOid;
+char plans_schema[NAMEDATALEN * 2 + 3];
+bool schema_checked = false;
+bool callback_registered = false;
 SPIPlanPtr plans[static_cast<int>(Query::Count_)];
+
+/* Syscache callback: some schema changed. */
+void schema_changed(Datum, int, uint32) { schema_checked = false; }
 
 /* The statement's text with @extschema@ replaced by the quoted schema name. */
 Text statement_text(std::string_view sql, std::string_view schema)
@@ -173,19 +187,31 @@ Text statement_text(std::string_view sql, std::string_view schema)
     return out;
 }
 
-/* Forgets every plan when the extension's schema is not the one they were made for. */
+/* Starts over with no plans unless they were made for schema nsp under its current name. */
 void forget_plans_unless(Oid nsp)
 {
-    if (plans_nsp == nsp)
+    if (plans_nsp == nsp && schema_checked)
         return;
-    for (SPIPlanPtr& plan : plans) {
-        if (plan != nullptr) {
-            SPIPlanPtr doomed = plan;
-            plan = nullptr;
-            pg([&] { SPI_freeplan(doomed); });
+    const char* schema = pg([nsp] {
+        if (!callback_registered) {
+            CacheRegisterSyscacheCallback(NAMESPACEOID, schema_changed, 0);
+            callback_registered = true;
         }
-    }
+        const char* name = get_namespace_name(nsp);
+        if (name == nullptr)
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_SCHEMA),
+                            errmsg("the schema of the irp_batch extension (OID %u) does not exist", nsp)));
+        return quote_identifier(name);
+    });
+    schema_checked = true;
+    if (plans_nsp == nsp && std::strcmp(plans_schema, schema) == 0)
+        return;
+    /* The old plans are not freed: one may be running further up this
+     * backend's stack. They are a few kilobytes, once per rename. */
+    for (SPIPlanPtr& plan : plans)
+        plan = nullptr;
     plans_nsp = nsp;
+    std::snprintf(plans_schema, sizeof plans_schema, "%s", schema);
 }
 
 }  // namespace
@@ -197,14 +223,8 @@ SPIPlanPtr prepared(Query q, Oid nsp)
     if (slot != nullptr)
         return slot;
 
-    const char* schema = pg([&] {
-        const char* name = get_namespace_name(nsp);
-        if (name == nullptr)
-            elog(ERROR, "irp_batch: schema with OID %u does not exist", nsp);
-        return quote_identifier(name);
-    });
     const Statement& st = statements[static_cast<int>(q)];
-    const Text sql = statement_text(st.sql, schema);
+    const Text sql = statement_text(st.sql, plans_schema);
     slot = pg([&] {
         SPIPlanPtr plan = SPI_prepare(sql.c_str(), st.nargs, const_cast<Oid*>(st.types.data()));
         if (plan == nullptr)

@@ -1,0 +1,71 @@
+--
+-- The triggers under misuse: NULLs where the table forbids them, rows that
+-- name later rows, the trigger functions attached to other tables, and other
+-- triggers on irp_batch that skip rows or cancel batches themselves.
+--
+CREATE EXTENSION irp_batch;
+\set VERBOSITY terse
+
+-- A NULL key or status is left to NOT NULL (23502), on INSERT and UPDATE.
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 99, NULL);
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, NULL, 'A');
+INSERT INTO irp_batch (step_id, configuration_id, batch_type, status) VALUES (1, 99, 'A', NULL);
+INSERT INTO irp_batch (step_id, configuration_id, batch_type, duplicate_of) VALUES (1, 99, NULL, 1);
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 99, 'A');
+UPDATE irp_batch SET batch_type = NULL;
+UPDATE irp_batch SET status = NULL;
+
+-- duplicate_of must name a batch that exists when the row is written, not one
+-- inserted later in the same statement (the foreign key checks only at its end).
+INSERT INTO irp_batch (id, step_id, configuration_id, batch_type, duplicate_of)
+VALUES (600, 1, 5, 'A', 601), (601, 1, 6, 'B', NULL);
+-- Earlier in the same statement is fine.
+INSERT INTO irp_batch (id, step_id, configuration_id, batch_type, duplicate_of)
+VALUES (700, 1, 7, 'A', NULL), (701, 1, 7, 'A', 700);
+SELECT id, configuration_id, batch_type, duplicate_of FROM irp_batch WHERE id >= 600 ORDER BY id;
+
+-- The trigger functions only serve the extension's own irp_batch.
+CREATE TABLE lookalike (id int, configuration_id int, batch_type int, status int, duplicate_of int);
+CREATE TRIGGER g BEFORE INSERT ON lookalike FOR EACH ROW EXECUTE FUNCTION irp_batch_guard();
+INSERT INTO lookalike VALUES (1, 1, 1094795585, 1, NULL);
+DROP TRIGGER g ON lookalike;
+CREATE TRIGGER a AFTER INSERT ON lookalike REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION irp_batch_audit();
+INSERT INTO lookalike VALUES (1, 1, 1, 1, NULL);
+DROP TABLE lookalike;
+-- ... and nobody but the table's owner may attach them anywhere.
+CREATE ROLE regress_irp_intruder;
+SET ROLE regress_irp_intruder;
+CREATE TEMP TABLE mine (id int, configuration_id int, batch_type text, status int, duplicate_of int);
+CREATE TRIGGER g BEFORE INSERT ON mine FOR EACH ROW EXECUTE FUNCTION irp_batch_guard();
+DROP TABLE mine;
+RESET ROLE;
+DROP ROLE regress_irp_intruder;
+
+-- Another BEFORE INSERT trigger that skips the row: irp_create_batch says so.
+CREATE FUNCTION skip_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER skip BEFORE INSERT ON irp_batch FOR EACH ROW EXECUTE FUNCTION skip_row();
+SELECT irp_create_batch('SKIPPED', 1, 1);
+DROP TRIGGER skip ON irp_batch;
+DROP FUNCTION skip_row();
+
+-- A cancellation inside a cancellation: a user trigger that cancels a batch's
+-- intentional duplicates when the batch is cancelled. Both are recorded as CANCELLED.
+CREATE FUNCTION cancel_duplicates() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM irp_cancel_batch(b.id, 'Original cancelled') FROM irp_batch b
+    WHERE b.duplicate_of = NEW.id AND b.status IN ('INITIATED', 'ACTIVE');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER cancel_duplicates AFTER UPDATE OF status ON irp_batch FOR EACH ROW
+  WHEN (NEW.status = 'CANCELLED') EXECUTE FUNCTION cancel_duplicates();
+SELECT irp_create_batch('NESTED', 8, 1) AS original \gset
+SELECT irp_create_batch('NESTED', 8, 1, allow_duplicate => true) AS duplicate \gset
+SELECT irp_cancel_batch(:original, 'Wrong configuration');
+SELECT batch_id = :original AS is_original, event, reason, details
+  FROM irp_batch_event WHERE batch_id IN (:original, :duplicate) AND event <> 'DUPLICATE_CREATED' AND event <> 'CREATED'
+ ORDER BY id;
+DROP TRIGGER cancel_duplicates ON irp_batch;
+DROP FUNCTION cancel_duplicates();
+
+DROP EXTENSION irp_batch;

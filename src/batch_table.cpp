@@ -1,0 +1,73 @@
+/*
+ * batch_table.cpp: verifying the table a trigger fires on.
+ */
+#include "batch_table.hpp"
+
+extern "C" {
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "utils/lsyscache.h"
+}
+
+#include "batch_rules.hpp"
+#include "pg_guard.hpp"
+
+namespace irp {
+
+namespace {
+
+/* Attribute number of column name, if it exists with an acceptable type; else 0. Call through pg(). */
+int column(TupleDesc desc, const char* name, Oid type, Oid other_type = InvalidOid)
+{
+    const int attnum = SPI_fnumber(desc, name);
+    if (attnum <= 0)
+        return 0;
+    const Oid actual = TupleDescAttr(desc, attnum - 1)->atttypid;
+    if (actual == type || actual == other_type)
+        return attnum;
+    if (type == InvalidOid && get_typtype(actual) == TYPTYPE_ENUM)
+        return attnum; /* status: the extension's batch_status_enum */
+    return 0;
+}
+
+}  // namespace
+
+const BatchTable& batch_table(FunctionCallInfo fcinfo, Relation rel, std::string_view trigger_function)
+{
+    FmgrInfo* const flinfo = fcinfo->flinfo;
+    const Oid relid = RelationGetRelid(rel);
+    const auto* cached = static_cast<const BatchTable*>(flinfo->fn_extra);
+    if (cached != nullptr && cached->relid == relid)
+        return *cached;
+
+    const BatchTable table = pg([&] {
+        BatchTable t{};
+        t.nsp = get_func_namespace(flinfo->fn_oid);
+        if (get_relname_relid("irp_batch", t.nsp) != relid)
+            return t;
+        const TupleDesc desc = RelationGetDescr(rel);
+        t.id = column(desc, "id", INT4OID);
+        t.configuration_id = column(desc, "configuration_id", INT4OID);
+        t.batch_type = column(desc, "batch_type", VARCHAROID, TEXTOID);
+        t.status = column(desc, "status", InvalidOid);
+        t.duplicate_of = column(desc, "duplicate_of", INT4OID);
+        if (t.id && t.configuration_id && t.batch_type && t.status && t.duplicate_of)
+            t.relid = relid;
+        return t;
+    });
+    if (table.relid == InvalidOid) {
+        Problem p;
+        p.code = Code::TriggerProtocol;
+        p.message = concat_parts({trigger_function, "() fires only on the irp_batch table of the irp_batch extension"});
+        p.detail = Text("The table it fired on is another table, or lacks a column the extension needs.");
+        throw p;
+    }
+    return *pg([&] {
+        auto* copy = static_cast<BatchTable*>(MemoryContextAlloc(flinfo->fn_mcxt, sizeof(BatchTable)));
+        *copy = table;
+        flinfo->fn_extra = copy;
+        return copy;
+    });
+}
+
+}  // namespace irp

@@ -1,0 +1,36 @@
+/*
+ * batch_table.hpp: the irp_batch table a trigger fires on, verified once per
+ * statement: it must be the extension's own irp_batch, with the columns and
+ * types the triggers read.
+ */
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+#include "fmgr.h"
+#include "utils/rel.h"
+}
+
+#include <string_view>
+
+namespace irp {
+
+/* The extension's schema and the attribute numbers the guard reads. */
+struct BatchTable {
+    Oid nsp;
+    Oid relid;
+    int id;
+    int configuration_id;
+    int batch_type;
+    int status;
+    int duplicate_of;
+};
+
+/*
+ * Checks that the trigger function in fcinfo fires on its extension's
+ * irp_batch (else a trigger-protocol error) and returns the table's layout,
+ * cached in the function's fn_extra for the rest of the statement.
+ */
+const BatchTable& batch_table(FunctionCallInfo fcinfo, Relation rel, std::string_view trigger_function);
+
+}  // namespace irp
