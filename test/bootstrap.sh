@@ -10,6 +10,7 @@ packages=(
   postgresql-server-dev-15          # pg_config, PGXS, server headers, pg_regress, isolationtester
   postgresql-15-pgtap               # pgTAP
   libtap-parser-sourcehandler-pgtap-perl  # pg_prove
+  python3-psycopg                   # runs README's Python example
 )
 
 missing=()

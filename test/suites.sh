@@ -20,4 +20,10 @@ PGDATABASE=irp_batch_tap pg_prove -v test/*.sql 2>&1 | tee prove.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "$(grep -cE '^ok [0-9]' prove.log) $(grep -cE '^not ok [0-9]' prove.log)" > counts/pgtap
 
+# The README's Python example, run for real with psycopg (Debian's python3-psycopg).
+echo "== README Python example"
+/usr/bin/python3 test/readme_python.py 2>&1 | tee python.log
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+echo "$(grep -cE '^ok [0-9]' python.log) $(grep -cE '^not ok [0-9]' python.log)" > counts/python
+
 exit $status

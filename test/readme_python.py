@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Runs README.md's Python example against the test cluster, twice, and checks
+what it prints. Connects through libpq's environment (PGHOST, PGPORT, PGUSER);
+prints TAP."""
+import contextlib
+import io
+import os
+import re
+import sys
+
+import psycopg
+
+README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "README.md")
+DATABASE = "irp_batch_python"
+
+results = []
+
+
+def check(ok, description, got=None):
+    results.append((bool(ok), description, got))
+
+
+def run_example(code):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    return out.getvalue().splitlines()
+
+
+def main():
+    block = re.search(r"```python\n(.*?)```", open(README).read(), re.S).group(1)
+    check('psycopg.connect("dbname=irp")' in block, "the example connects with psycopg.connect(\"dbname=irp\")")
+    code = block.replace('psycopg.connect("dbname=irp")', f'psycopg.connect("dbname={DATABASE}")')
+
+    with psycopg.connect("dbname=postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+        admin.execute(f"CREATE DATABASE {DATABASE}")
+    with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION irp_batch")
+
+    first = run_example(code)
+    check(first == [], "first run creates the batch and prints nothing", first)
+    second = run_example(code)
+    check(len(second) == 3, "second run prints the error's three texts", second)
+    if len(second) == 3:
+        check(re.fullmatch(r"Active batch already exists for configuration 42 and batch_type "
+                           r"'EDM_CREATION': Batch ID 1 \(status: INITIATED\)", second[0]),
+              "message_primary names the existing batch", second[0])
+        check(re.fullmatch(r"Batch 1 was created at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d by \S+ and has 1 job\.",
+                           second[1]), "message_detail gives time, creator and job count", second[1])
+        check(second[2].startswith("Use irp_create_batch(..., allow_duplicate => true)"),
+              "message_hint gives both ways out", second[2])
+
+    with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
+        try:
+            conn.execute("SELECT irp_create_batch('EDM_CREATION', 42, 3)")
+            check(False, "the duplicate is refused")
+        except psycopg.errors.UniqueViolation as e:
+            d = e.diag
+            check(d.sqlstate == "23505", "diag.sqlstate is 23505", d.sqlstate)
+            check((d.schema_name, d.table_name, d.constraint_name) == ("public", "irp_batch", "idx_batch_unique_active"),
+                  "diag names schema, table and constraint", (d.schema_name, d.table_name, d.constraint_name))
+        count = conn.execute("SELECT count(*) FROM irp_batch").fetchone()[0]
+        check(count == 1, "one batch in the end", count)
+
+    with psycopg.connect("dbname=postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {DATABASE}")
+
+    print(f"1..{len(results)}")
+    for n, (ok, description, got) in enumerate(results, 1):
+        print(f"{'ok' if ok else 'not ok'} {n} - {description}")
+        if not ok:
+            print(f"# got: {got!r}")
+    return 0 if all(ok for ok, _, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
