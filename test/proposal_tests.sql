@@ -1,16 +1,7 @@
 -- The proposal's four tests (Phase 6, workspace/tests/test_batch.py), ported
 -- to pgTAP. Each test_* function runs in its own transaction, rolled back
 -- afterwards, which takes the place of the proposal's archive_cycle() cleanup.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-RESET client_min_messages;
+\ir pgtap_begin.psql
 CREATE EXTENSION irp_batch;
 CREATE SCHEMA proposal_tests;
 

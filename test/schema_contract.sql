@@ -1,15 +1,6 @@
 -- The schema contract of irp_batch 1.0: types, tables, columns, constraints,
 -- the proposal's partial unique index, the triggers and the SQL API.
-\set ON_ERROR_STOP 1
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-
-BEGIN;
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
-RESET client_min_messages;
+\ir pgtap_begin.psql
 CREATE SCHEMA irp;
 CREATE EXTENSION irp_batch SCHEMA irp;
 SET search_path = irp, public;
