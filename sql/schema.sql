@@ -24,5 +24,12 @@ SELECT irp_renamed.irp_create_batch('PORTFOLIO_CREATION', 42, 3) AS third;
 SELECT event, count(*) FROM irp_renamed.irp_batch_event GROUP BY event ORDER BY event;
 DROP SCHEMA irp CASCADE;
 
+-- Dropped and created again in the same session: the cached statements follow.
+DROP EXTENSION irp_batch;
+CREATE EXTENSION irp_batch SCHEMA irp_renamed;
+SELECT irp_renamed.irp_create_batch('EDM_CREATION', 42, 3) AS fresh;
+SELECT irp_renamed.irp_create_batch('EDM_CREATION', 42, 3);
+SELECT irp_renamed.irp_cancel_batch(1);
+
 DROP EXTENSION irp_batch;
 DROP SCHEMA irp_renamed;
