@@ -51,6 +51,9 @@ ROLLBACK;
 -- DELETE: DELETED, with the row's key and status.
 DELETE FROM irp_batch WHERE configuration_id = 3;
 
+-- duplicate_of changed alone (here a finished duplicate made an ordinary batch): DUPLICATE_OF_CHANGED.
+UPDATE irp_batch SET duplicate_of = NULL WHERE id = 6;
+
 SELECT batch_id, event, reason, actor, details FROM irp_batch_event ORDER BY id;
 
 -- Exactly once: every batch has exactly one creation event ...
@@ -64,8 +67,14 @@ SELECT b.id, b.status, last.status AS recorded
   CROSS JOIN LATERAL (
     SELECT coalesce(e.details ->> 'new_status', e.details ->> 'status',
                     CASE WHEN e.event = 'CANCELLED' THEN 'CANCELLED' END) AS status
-      FROM irp_batch_event e WHERE e.batch_id = b.id ORDER BY e.id DESC LIMIT 1) last
+      FROM irp_batch_event e
+     WHERE e.batch_id = b.id AND (e.details ?| ARRAY['new_status', 'status'] OR e.event = 'CANCELLED')
+     ORDER BY e.id DESC LIMIT 1) last
  WHERE b.status::text IS DISTINCT FROM last.status;
+
+-- TRUNCATE: a DELETED event for every batch it removes.
+TRUNCATE irp_batch, irp_job;
+SELECT batch_id, event, details FROM irp_batch_event WHERE details ? 'truncated' ORDER BY id;
 
 DROP EXTENSION irp_batch;
 DROP OWNED BY regress_irp_auditor;

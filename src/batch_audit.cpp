@@ -30,22 +30,29 @@ PendingCancel pending_cancel;
 Datum audit_statement(FunctionCallInfo fcinfo)
 {
     auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
-    if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-        !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event)) {
+    const bool statement_level = CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_FOR_STATEMENT(td->tg_event);
+    const bool after_dml = statement_level && TRIGGER_FIRED_AFTER(td->tg_event) &&
+                           !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event);
+    const bool before_truncate = statement_level && TRIGGER_FIRED_BEFORE(td->tg_event) &&
+                                 TRIGGER_FIRED_BY_TRUNCATE(td->tg_event);
+    if (!after_dml && !before_truncate) {
         Problem p;
         p.code = Code::TriggerProtocol;
-        p.message = "irp_batch_audit() must be fired AFTER ... FOR EACH STATEMENT";
+        p.message = "irp_batch_audit() must be fired AFTER INSERT, UPDATE or DELETE, or BEFORE TRUNCATE, FOR EACH STATEMENT";
         throw p;
     }
     const Oid nsp = batch_table(fcinfo, td->tg_relation, "irp_batch_audit").nsp;
-    Query query = Query::AuditDelete;
-    bool has_transition_tables = td->tg_oldtable != nullptr;
+    Query query = Query::AuditTruncate;
+    bool has_transition_tables = true;
     if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) {
         query = Query::AuditInsert;
         has_transition_tables = td->tg_newtable != nullptr;
     } else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) {
         query = Query::AuditUpdate;
         has_transition_tables = td->tg_oldtable != nullptr && td->tg_newtable != nullptr;
+    } else if (TRIGGER_FIRED_BY_DELETE(td->tg_event)) {
+        query = Query::AuditDelete;
+        has_transition_tables = td->tg_oldtable != nullptr;
     }
     if (!has_transition_tables) {
         Problem p;

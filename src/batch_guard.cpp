@@ -121,11 +121,16 @@ Datum guard_row(FunctionCallInfo fcinfo)
     if (image.key_is_null)
         return PointerGetDatum(tuple);
     GuardAction action;
-    if (is_update) {
-        const RowImage old_image = pg([&] { return read_row(td->tg_trigtuple, desc, table); });
-        action = decide_update(old_image.row, image.row);
-    } else {
-        action = decide_insert(image.row);
+    try {
+        if (is_update) {
+            const RowImage old_image = pg([&] { return read_row(td->tg_trigtuple, desc, table); });
+            action = decide_update(old_image.row, image.row);
+        } else {
+            action = decide_insert(image.row);
+        }
+    } catch (Problem& refused) {
+        refused.schema = schema_name(table.nsp);
+        throw;
     }
 
     if (action.clear_duplicate_of) {

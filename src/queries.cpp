@@ -52,6 +52,12 @@ struct Statement {
     " WHERE b.configuration_id OPERATOR(pg_catalog.=) $1" condition                      \
     " AND b.status " ACTIVE_BATCH " ORDER BY b.created_ts DESC, b.id DESC"
 
+/* The details of a DELETED event for the row alias r, plus extra pairs. */
+#define DELETED_DETAILS(r, extra)                                                              \
+    "pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("                              \
+    "'configuration_id', " r ".configuration_id, 'batch_type', " r ".batch_type,"               \
+    " 'status', " r ".status, 'duplicate_of', " r ".duplicate_of" extra "))"
+
 const Statement statements[] = {
     /* ActiveConflict($1 configuration_id, $2 batch_type, $3 id to ignore) */
     {"SELECT b.id, b.status::pg_catalog.text,"
@@ -123,7 +129,8 @@ const Statement statements[] = {
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, reason, actor, details)"
      " SELECT n.id,"
      "  CASE WHEN f.by_cancel THEN 'CANCELLED'"
-     "       WHEN f.status_changed THEN 'STATUS_CHANGED' ELSE 'KEY_CHANGED' END,"
+     "       WHEN f.status_changed THEN 'STATUS_CHANGED'"
+     "       WHEN f.key_changed THEN 'KEY_CHANGED' ELSE 'DUPLICATE_OF_CHANGED' END,"
      "  CASE WHEN f.by_cancel THEN n.cancel_reason END,"
      "  CURRENT_USER,"
      "  CASE WHEN f.by_cancel THEN $2 ELSE pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
@@ -133,24 +140,29 @@ const Statement statements[] = {
      "   'new_configuration_id', CASE WHEN f.key_changed THEN n.configuration_id END,"
      "   'old_batch_type', CASE WHEN f.key_changed THEN o.batch_type END,"
      "   'new_batch_type', CASE WHEN f.key_changed THEN n.batch_type END,"
-     "   'duplicate_of_cleared', CASE WHEN n.duplicate_of IS NULL THEN o.duplicate_of END)) END"
+     "   'old_duplicate_of', CASE WHEN f.duplicate_of_changed THEN o.duplicate_of END,"
+     "   'new_duplicate_of', CASE WHEN f.duplicate_of_changed THEN n.duplicate_of END)) END"
      " FROM old_rows o JOIN new_rows n ON n.id OPERATOR(pg_catalog.=) o.id,"
      " LATERAL (SELECT"
      "   o.status OPERATOR(pg_catalog.<>) n.status AS status_changed,"
      "   (o.configuration_id OPERATOR(pg_catalog.<>) n.configuration_id"
      "    OR o.batch_type OPERATOR(pg_catalog.<>) n.batch_type) AS key_changed,"
+     "   COALESCE((o.duplicate_of IS NULL) OPERATOR(pg_catalog.<>) (n.duplicate_of IS NULL)"
+     "    OR o.duplicate_of OPERATOR(pg_catalog.<>) n.duplicate_of, false) AS duplicate_of_changed,"
      "   (n.id OPERATOR(pg_catalog.=) $1"
      "    AND n.status OPERATOR(pg_catalog.=) 'CANCELLED'::@extschema@.batch_status_enum) AS by_cancel) f"
-     " WHERE f.status_changed OR f.key_changed"
+     " WHERE f.status_changed OR f.key_changed OR f.duplicate_of_changed"
      " ORDER BY n.id",
      2, {INT4OID, JSONBOID}},
     /* AuditDelete: transition table old_rows */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
-     " SELECT o.id, 'DELETED', CURRENT_USER,"
-     "  pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
-     "   'configuration_id', o.configuration_id, 'batch_type', o.batch_type,"
-     "   'status', o.status, 'duplicate_of', o.duplicate_of))"
+     " SELECT o.id, 'DELETED', CURRENT_USER, " DELETED_DETAILS("o", "")
      " FROM old_rows o ORDER BY o.id",
+     0, {}},
+    /* AuditTruncate: every row, before TRUNCATE removes them */
+    {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
+     " SELECT b.id, 'DELETED', CURRENT_USER, " DELETED_DETAILS("b", ", 'truncated', true")
+     " FROM @extschema@.irp_batch b ORDER BY b.id",
      0, {}},
 };
 

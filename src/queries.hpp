@@ -29,6 +29,7 @@ enum class Query {
     AuditInsert,             /* audit trigger, per statement */
     AuditUpdate,
     AuditDelete,
+    AuditTruncate,
     Count_
 };
 

@@ -89,7 +89,7 @@ SELECT is((SELECT tgtype::int & (1 | 2 | 4 | 16) FROM pg_trigger
           1 | 2 | 4 | 16, 'the guard fires BEFORE INSERT OR UPDATE FOR EACH ROW');
 SELECT function_lang_is('irp', 'irp_batch_guard', ARRAY[]::name[], 'c', 'the guard is C++ (LANGUAGE C)');
 SELECT triggers_are('irp', 'irp_batch', ARRAY['irp_batch_guard', 'irp_batch_audit_insert', 'irp_batch_audit_update',
-  'irp_batch_audit_delete'], 'irp_batch has the guard and the audit triggers');
+  'irp_batch_audit_delete', 'irp_batch_audit_truncate'], 'irp_batch has the guard and the audit triggers');
 
 -- The SQL API
 SELECT is(pg_get_function_identity_arguments('irp.irp_create_batch'::regproc),
