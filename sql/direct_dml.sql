@@ -68,6 +68,10 @@ SELECT pg_temp.outcome($$INSERT INTO irp_batch (step_id, configuration_id, batch
                          VALUES (1, 42, 'PORTFOLIO_CREATION', 1)$$);
 INSERT INTO irp_batch (step_id, configuration_id, batch_type, duplicate_of) VALUES (1, 42, 'EDM_CREATION', 9999);
 INSERT INTO irp_batch (id, step_id, configuration_id, batch_type, duplicate_of) VALUES (500, 1, 42, 'EDM_CREATION', 500);
+SELECT pg_temp.outcome($$INSERT INTO irp_batch (id, step_id, configuration_id, batch_type, duplicate_of)
+                         VALUES (500, 1, 42, 'EDM_CREATION', 500)$$);
+-- ON CONFLICT DO NOTHING does not make a duplicate a no-op: the guard runs first.
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 42, 'EDM_CREATION') ON CONFLICT DO NOTHING;
 
 -- UPDATE: INITIATED -> ACTIVE is not "becoming active"; no check, no change to duplicate_of.
 UPDATE irp_batch SET status = 'ACTIVE' WHERE id = 1;
@@ -103,7 +107,7 @@ SELECT id, status, duplicate_of FROM irp_batch WHERE duplicate_of = 1 ORDER BY i
 UPDATE irp_batch SET status = 'INITIATED' WHERE duplicate_of = 1;
 UPDATE irp_batch SET status = 'INITIATED' WHERE id = 19 RETURNING id, status, duplicate_of;
 -- ... and moving a batch to another key clears it too.
-UPDATE irp_batch SET batch_type = 'EDM_RETRY' WHERE id = 22 RETURNING id, batch_type, status, duplicate_of;
+UPDATE irp_batch SET batch_type = 'EDM_RETRY' WHERE duplicate_of = 1 RETURNING id, batch_type, status, duplicate_of;
 
 -- The table's own checks refuse what the functions refuse.
 INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 0, 'X');

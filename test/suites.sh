@@ -20,10 +20,17 @@ PGDATABASE=irp_batch_tap pg_prove -v test/*.sql 2>&1 | tee prove.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "$(grep -cE '^ok [0-9]' prove.log) $(grep -cE '^not ok [0-9]' prove.log)" > counts/pgtap
 
-# The README's Python example, run for real with psycopg (Debian's python3-psycopg).
-echo "== README Python example"
-/usr/bin/python3 test/readme_python.py 2>&1 | tee python.log
+# README's examples, run for real: the psql session and the Python example
+# (psycopg from Debian's python3-psycopg).
+echo "== README examples"
+/usr/bin/python3 test/readme.py 2>&1 | tee readme.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-echo "$(grep -cE '^ok [0-9]' python.log) $(grep -cE '^not ok [0-9]' python.log)" > counts/python
+echo "$(grep -cE '^ok [0-9]' readme.log) $(grep -cE '^not ok [0-9]' readme.log)" > counts/readme
+
+# Backups: pg_dump, then restore as README says.
+echo "== backup and restore"
+bash test/backup.sh 2>&1 | tee backup.log
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+echo "$(grep -cE '^ok [0-9]' backup.log) $(grep -cE '^not ok [0-9]' backup.log)" > counts/backup
 
 exit $status

@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
-"""Runs README.md's Python example against the test cluster, twice, and checks
-what it prints. Connects through libpq's environment (PGHOST, PGPORT, PGUSER);
-prints TAP."""
+"""Runs README.md's examples against the test cluster and checks what they
+print: the psql session of "Getting started" and the Python example (twice).
+Connects through libpq's environment (PGHOST, PGPORT, PGUSER); prints TAP."""
 import contextlib
 import io
 import os
 import re
+import subprocess
 import sys
 
 import psycopg
 
 README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "README.md")
-DATABASE = "irp_batch_python"
+DATABASE = "irp_batch_readme"
 
 results = []
 
@@ -27,14 +28,34 @@ def run_example(code):
     return out.getvalue().splitlines()
 
 
-def main():
-    block = re.search(r"```python\n(.*?)```", open(README).read(), re.S).group(1)
-    check('psycopg.connect("dbname=irp")' in block, "the example connects with psycopg.connect(\"dbname=irp\")")
-    code = block.replace('psycopg.connect("dbname=irp")', f'psycopg.connect("dbname={DATABASE}")')
-
+def fresh_database():
     with psycopg.connect("dbname=postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
         admin.execute(f"CREATE DATABASE {DATABASE}")
+
+
+def check_psql_session(readme):
+    """The "Getting started" psql block: one refusal, then the cancel succeeds."""
+    section = readme[readme.index("## Getting started"):]
+    block = re.search(r"```sql\n(.*?)```", section, re.S).group(1)
+    fresh_database()
+    out = subprocess.run(["psql", "-X", "-d", DATABASE, "-v", "ON_ERROR_STOP=0"], input=block,
+                         capture_output=True, text=True)
+    errors = [line for line in out.stderr.splitlines() if "ERROR:" in line]
+    check(len(errors) == 1 and "Active batch already exists for configuration 42" in errors[0],
+          "Getting started: the re-run is the only error", errors)
+    check(re.search(r"irp_cancel_batch\s*\n-+\n\s*t\n", out.stdout),
+          "Getting started: the cancel returns true", out.stdout[-300:])
+
+
+def main():
+    readme = open(README).read()
+    check_psql_session(readme)
+    block = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    check('psycopg.connect("dbname=irp")' in block, "the example connects with psycopg.connect(\"dbname=irp\")")
+    code = block.replace('psycopg.connect("dbname=irp")', f'psycopg.connect("dbname={DATABASE}")')
+
+    fresh_database()
     with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
         conn.execute("CREATE EXTENSION irp_batch")
 
