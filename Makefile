@@ -24,11 +24,12 @@ PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
 REGRESS = scenario direct_dml bad_input audit trigger_safety schema
-REGRESS_OPTS = --inputdir=.
+REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 PG_CONFIG ?= pg_config
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
+ifneq ($(PGXS),)
 # Our own code must build warning-free; PostgreSQL's headers are system headers.
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror
@@ -39,6 +40,10 @@ include $(PGXS)
 # PostgreSQL built with LLVM also compiles each .cpp to bitcode with clang for
 # JIT inlining; clang needs the same language level (its default is C++14).
 BITCODE_CXXFLAGS += -std=c++17
+else
+all install installcheck:
+	@echo "$(PG_CONFIG) not found: install postgresql-server-dev-15 (make test and make demo do)" >&2; exit 1
+endif
 
 .PHONY: test demo deps
 deps:

@@ -16,4 +16,4 @@ runner=()
 
 # The scenario is the pg_regress suite sql/scenario.sql, fed on standard input
 # so that psql prints its errors exactly as an interactive session would.
-"${runner[@]}" pg_virtualenv -t -v 15 psql -X -q -a -v ON_ERROR_STOP=0 < sql/scenario.sql 2>&1
+"${runner[@]}" pg_virtualenv -t -v 15 -i "--encoding=UTF8 --locale=C.UTF-8" psql -X -q -a -v ON_ERROR_STOP=0 < sql/scenario.sql 2>&1

@@ -14,6 +14,8 @@ fail_early() { echo "$1" >&2; echo "0 passed, 1 failed"; exit 1; }
 make -s PG_CONFIG="$PG_CONFIG" || fail_early "build failed"
 $sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || fail_early "install failed"
 
+# The cluster is UTF-8 with the C.UTF-8 locale whatever the machine's locale,
+# so that character counts and sort orders are the same everywhere.
 # The suites run in a scratch copy of the test inputs, owned by the user that
 # runs the cluster (as root: postgres, since initdb refuses root).
 work=$(mktemp -d /tmp/irp_batch_test.XXXXXX)
@@ -25,7 +27,7 @@ if [ "$(id -u)" -eq 0 ]; then
   runner=(runuser -u postgres --)
 fi
 
-(cd "$work" && "${runner[@]}" pg_virtualenv -t -v 15 bash test/suites.sh)
+(cd "$work" && "${runner[@]}" pg_virtualenv -t -v 15 -i "--encoding=UTF8 --locale=C.UTF-8" bash test/suites.sh)
 status=$?
 
 passed=0 failed=0
