@@ -7,8 +7,9 @@
  *   batch_rules.*     the duplicate rules and every error text (plain C++)
  *   queries.*         the SQL run through SPI, prepared once per backend
  *   sql_args.*        reading and validating SQL arguments
+ *   batch_table.*     the check that a trigger fires on the extension's irp_batch
  *   batch_guard.cpp   BEFORE INSERT/UPDATE trigger: the duplicate guard
- *   batch_audit.*     AFTER statement triggers: the audit trail
+ *   batch_audit.*     statement triggers: the audit trail
  *   create_batch.cpp, cancel_batch.cpp, active_batches.cpp: the SQL API
  */
 extern "C" {
