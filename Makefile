@@ -40,6 +40,9 @@ include $(PGXS)
 # PostgreSQL built with LLVM also compiles each .cpp to bitcode with clang for
 # JIT inlining; clang needs the same language level (its default is C++14).
 BITCODE_CXXFLAGS += -std=c++17
+
+# PGXS tracks no header dependencies: rebuild every object when a header changes.
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.hpp)
 else
 all install installcheck:
 	@echo "$(PG_CONFIG) not found: install postgresql-server-dev-15 (make test and make demo do)" >&2; exit 1

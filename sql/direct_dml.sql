@@ -89,6 +89,11 @@ SELECT id FROM irp_batch WHERE duplicate_of = 1;
 UPDATE irp_batch SET duplicate_of = NULL WHERE duplicate_of = 1;
 -- The id of a batch never changes (the audit trail refers to it).
 UPDATE irp_batch SET id = 1000 WHERE id = 4;
+-- A batch with intentional duplicates cannot change its key: they would be left behind (rule 2).
+UPDATE irp_batch SET configuration_id = 45 WHERE id = 1;
+UPDATE irp_batch SET batch_type = 'EDM_OTHER' WHERE id = 1;
+-- Ids are positive, like every id the functions accept.
+INSERT INTO irp_batch (id, step_id, configuration_id, batch_type) VALUES (0, 1, 46, 'X');
 -- Other columns update freely.
 UPDATE irp_batch SET step_id = 2, updated_ts = now() WHERE configuration_id = 42;
 

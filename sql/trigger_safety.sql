@@ -42,11 +42,31 @@ DROP TABLE mine;
 RESET ROLE;
 DROP ROLE regress_irp_intruder;
 
--- Another BEFORE INSERT trigger that skips the row: irp_create_batch says so.
+-- ... nor with transition tables of other names.
+CREATE TRIGGER zz AFTER UPDATE ON irp_batch REFERENCING OLD TABLE AS o NEW TABLE AS n
+  FOR EACH STATEMENT EXECUTE FUNCTION irp_batch_audit();
+UPDATE irp_batch SET step_id = 2 WHERE id = 700;
+DROP TRIGGER zz ON irp_batch;
+
+-- Other BEFORE triggers that skip the extension's own writes: the functions
+-- say so (09000) and nothing is written.
 CREATE FUNCTION skip_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
 CREATE TRIGGER skip BEFORE INSERT ON irp_batch FOR EACH ROW EXECUTE FUNCTION skip_row();
 SELECT irp_create_batch('SKIPPED', 1, 1);
 DROP TRIGGER skip ON irp_batch;
+CREATE TRIGGER skip BEFORE INSERT ON irp_job FOR EACH ROW WHEN (NEW.job_configuration_data ? 'skip')
+  EXECUTE FUNCTION skip_row();
+SELECT irp_create_batch('SKIPPED', 1, 1, jobs => '[{"a": 1}, {"skip": true}]');
+DROP TRIGGER skip ON irp_job;
+SELECT irp_create_batch('SKIPPED', 1, 1, jobs => '[{"a": 1}, {"a": 2}]') AS skipped \gset
+CREATE TRIGGER skip BEFORE UPDATE ON irp_batch FOR EACH ROW EXECUTE FUNCTION skip_row();
+SELECT irp_cancel_batch(:skipped);
+DROP TRIGGER skip ON irp_batch;
+CREATE TRIGGER skip BEFORE UPDATE ON irp_job FOR EACH ROW EXECUTE FUNCTION skip_row();
+SELECT irp_cancel_batch(:skipped);
+DROP TRIGGER skip ON irp_job;
+SELECT b.status, array_agg(j.status ORDER BY j.id) AS jobs
+  FROM irp_batch b JOIN irp_job j ON j.batch_id = b.id WHERE b.id = :skipped GROUP BY b.status;
 DROP FUNCTION skip_row();
 
 -- A cancellation inside a cancellation: a user trigger that cancels a batch's
@@ -67,5 +87,26 @@ SELECT batch_id = :original AS is_original, event, reason, details
  ORDER BY id;
 DROP TRIGGER cancel_duplicates ON irp_batch;
 DROP FUNCTION cancel_duplicates();
+
+-- A table owner who drops a NOT NULL can store NULLs; the functions cope.
+ALTER TABLE irp_batch ALTER COLUMN created_by DROP NOT NULL, ALTER COLUMN status DROP NOT NULL;
+INSERT INTO irp_batch (step_id, configuration_id, batch_type, created_by) VALUES (1, 50, 'N', NULL) RETURNING id AS nameless \gset
+SELECT irp_create_batch('N', 50, 1);
+INSERT INTO irp_batch (step_id, configuration_id, batch_type, status) VALUES (1, 51, 'N', NULL) RETURNING id AS statusless \gset
+SELECT irp_cancel_batch(:statusless);
+
+-- Errors caught in a loop do not pile up in the transaction's memory.
+BEGIN;
+DO $$
+BEGIN
+  FOR i IN 1..20000 LOOP
+    BEGIN
+      PERFORM irp_create_batch('N', 50, 1);
+    EXCEPTION WHEN unique_violation THEN NULL;
+    END;
+  END LOOP;
+END $$;
+SELECT total_bytes < 1000000 AS bounded FROM pg_backend_memory_contexts WHERE name = 'TopTransactionContext';
+COMMIT;
 
 DROP EXTENSION irp_batch;

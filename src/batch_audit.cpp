@@ -4,6 +4,8 @@
  */
 #include "batch_audit.hpp"
 
+#include <cstring>
+
 extern "C" {
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -54,10 +56,15 @@ Datum audit_statement(FunctionCallInfo fcinfo)
         query = Query::AuditDelete;
         has_transition_tables = td->tg_oldtable != nullptr;
     }
-    if (!has_transition_tables) {
+    const Trigger* trigger = td->tg_trigger;
+    auto named = [](const char* name, const char* expected) {
+        return name == nullptr || std::strcmp(name, expected) == 0;
+    };
+    if (!has_transition_tables || !named(trigger->tgoldtable, "old_rows") ||
+        !named(trigger->tgnewtable, "new_rows")) {
         Problem p;
         p.code = Code::TriggerProtocol;
-        p.message = "irp_batch_audit() needs the statement's transition tables";
+        p.message = "irp_batch_audit() needs the statement's transition tables, named old_rows and new_rows";
         p.hint = "Create its triggers with REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows.";
         throw p;
     }

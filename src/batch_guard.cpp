@@ -70,10 +70,22 @@ std::optional<Problem> check_duplicate_target(const BatchRow& row, Oid nsp)
     }
     bool isnull = false;
     const std::int32_t configuration_id = DatumGetInt32(spi_value(0, 1, &isnull));
-    const char* batch_type = pg([&] { return TextDatumGetCString(spi_value(0, 2, &isnull)); });
-    if (configuration_id == row.configuration_id && row.batch_type == batch_type)
+    const char* batch_type = spi_text(0, 2);
+    if (!isnull && configuration_id == row.configuration_id && row.batch_type == batch_type)
         return std::nullopt;
     Problem p = duplicate_of_other_key(row, configuration_id, batch_type);
+    p.schema = schema_name(nsp);
+    return p;
+}
+
+/* Rule 2: a batch that changes key must not have intentional duplicates. */
+std::optional<Problem> check_no_duplicates(const BatchRow& row, Oid nsp)
+{
+    Datum args[] = {Int32GetDatum(row.id)};
+    if (spi_run(prepared(Query::FirstDuplicate, nsp), args, nullptr, false, 1) == 0)
+        return std::nullopt;
+    bool isnull = false;
+    Problem p = moved_with_duplicates(row, DatumGetInt32(spi_value(0, 1, &isnull)));
     p.schema = schema_name(nsp);
     return p;
 }
@@ -84,16 +96,13 @@ std::optional<Problem> check_conflict(const RowImage& image, Oid nsp)
     Datum args[] = {Int32GetDatum(image.row.configuration_id), image.batch_type, Int32GetDatum(image.row.id)};
     if (spi_run(prepared(Query::ActiveConflict, nsp), args, nullptr, false, 1) == 0)
         return std::nullopt;
-    const ExistingBatch existing = pg([] {
-        bool isnull = false;
-        ExistingBatch e;
-        e.id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-        e.status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-        e.created_at = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-        e.created_by = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
-        e.job_count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
-        return e;
-    });
+    bool isnull = false;
+    ExistingBatch existing;
+    existing.id = DatumGetInt32(spi_value(0, 1, &isnull));
+    existing.status = spi_text(0, 2);
+    existing.created_at = spi_text(0, 3);
+    existing.created_by = spi_text(0, 4);
+    existing.job_count = DatumGetInt64(spi_value(0, 5, &isnull));
     Problem p = duplicate_batch(image.row.configuration_id, image.row.batch_type, existing);
     p.schema = schema_name(nsp);
     return p;
@@ -143,11 +152,16 @@ Datum guard_row(FunctionCallInfo fcinfo)
         image.row.duplicate_of.reset();
     }
 
-    if (action.check_duplicate_of || action.check_conflict) {
+    if (action.check_duplicate_of || action.check_no_duplicates || action.check_conflict) {
         const Oid nsp = table.nsp;
         spi_connect();
-        std::optional<Problem> problem = action.check_duplicate_of ? check_duplicate_target(image.row, nsp)
-                                                                    : check_conflict(image, nsp);
+        std::optional<Problem> problem;
+        if (action.check_duplicate_of)
+            problem = check_duplicate_target(image.row, nsp);
+        if (!problem && action.check_no_duplicates)
+            problem = check_no_duplicates(image.row, nsp);
+        if (!problem && action.check_conflict)
+            problem = check_conflict(image, nsp);
         spi_finish();
         if (problem)
             throw std::move(*problem);

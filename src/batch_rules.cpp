@@ -109,6 +109,8 @@ GuardAction decide_update(const BatchRow& old_row, const BatchRow& new_row)
         /* Rule 1: a reactivated or moved batch is no longer anybody's duplicate. */
         action.clear_duplicate_of = new_row.duplicate_of.has_value();
         action.check_conflict = is_active(new_row.status);
+        /* Rule 2: its own duplicates would be left with another key. */
+        action.check_no_duplicates = key_changed;
     } else if (new_row.duplicate_of != old_row.duplicate_of) {
         refuse_self_duplicate(new_row);
         if (new_row.duplicate_of)
@@ -155,6 +157,26 @@ Problem duplicate_of_missing(const BatchRow& row)
                               concat_parts({"Batch ", number_text(*row.duplicate_of), " does not exist."}),
                               Text("Create the batch first; an intentional duplicate names a batch that is already there."));
     p.constraint = "irp_batch_duplicate_of_fkey";
+    return p;
+}
+
+Problem moved_with_duplicates(const BatchRow& row, std::int32_t duplicate_id)
+{
+    Problem p = table_problem(
+        Code::CheckViolation, Text("cannot change the key of a batch that has intentional duplicates"),
+        concat_parts({"Batch ", number_text(duplicate_id), " is an intentional duplicate of batch ",
+                      number_text(row.id), "; it would be left with another configuration_id or batch_type."}),
+        Text("Cancel or move its duplicates first, or clear their duplicate_of."));
+    return p;
+}
+
+Problem skipped_by_trigger(std::string_view function, std::string_view what, std::string_view table)
+{
+    Problem p;
+    p.code = Code::TriggeredAction;
+    p.message = concat_parts({function, "() could not ", what});
+    p.detail = concat_parts({"Another BEFORE trigger on ", table, " skipped a row that ", function, "() wrote."});
+    p.hint = Text("Nothing was changed. Let such triggers pass the extension's own writes.");
     return p;
 }
 

@@ -38,6 +38,7 @@ struct GuardAction {
     bool clear_duplicate_of = false;                 /* rule 1: reactivated or moved */
     bool check_conflict = false;                     /* rule 1: becomes an active non-duplicate */
     std::optional<std::int32_t> check_duplicate_of;  /* rule 2: must share the row's key */
+    bool check_no_duplicates = false;                /* rule 2: a moved batch takes no duplicates along */
 };
 
 /* Decides what the guard does for an INSERT; throws Problem if the row is refused. */
@@ -65,6 +66,12 @@ Problem duplicate_of_other_key(const BatchRow& row, std::int32_t target_configur
 
 /* Rule 2's error: duplicate_of names no batch (SQLSTATE 23503). */
 Problem duplicate_of_missing(const BatchRow& row);
+
+/* Rule 2's error: the key of a batch that has intentional duplicates changes (SQLSTATE 23514). */
+Problem moved_with_duplicates(const BatchRow& row, std::int32_t duplicate_id);
+
+/* Another BEFORE trigger on table skipped a row function wrote (SQLSTATE 09000). */
+Problem skipped_by_trigger(std::string_view function, std::string_view what, std::string_view table);
 
 /* Throws Problem (22004) when a required argument is NULL. */
 void require_not_null(bool is_null, std::string_view function, std::string_view argument);

@@ -33,26 +33,29 @@ Datum cancel_batch(FunctionCallInfo fcinfo)
         spi_finish();
         throw batch_not_found(batch_id);
     }
-    const BatchStatus status = pg([] {
-        return parse_batch_status(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-    });
-    if (!is_active(status)) {
+    if (!is_active(parse_batch_status(spi_text(0, 1)))) {
         spi_finish();
         return BoolGetDatum(false);
     }
 
     spi_run(prepared(Query::CancelJobs, nsp), id_args, nullptr, false, 0);
     bool isnull = false;
+    const bool every_job = DatumGetBool(spi_value(0, 2, &isnull));
     const Datum details = pg([&] {
         /* Outlives the result it comes from: the next statement reads it. */
         return SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
     });
-    {
+    std::uint64_t cancelled = 0;
+    if (every_job) {
         CancelScope scope(batch_id, details);
         Datum batch_args[] = {Int32GetDatum(batch_id), reason.datum};
-        spi_run(prepared(Query::CancelBatch, nsp), batch_args, nullptr, false, 0);
+        cancelled = spi_run(prepared(Query::CancelBatch, nsp), batch_args, nullptr, false, 0);
     }
     spi_finish();
+    if (!every_job)
+        throw skipped_by_trigger(function_name, "cancel every job", "irp_job");
+    if (cancelled != 1)
+        throw skipped_by_trigger(function_name, "cancel the batch", "irp_batch");
     return BoolGetDatum(true);
 }
 

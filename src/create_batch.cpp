@@ -107,16 +107,15 @@ Datum create_batch(FunctionCallInfo fcinfo)
     const char batch_nulls[] = {' ', ' ', ' ', is_duplicate ? ' ' : 'n'};
     if (spi_run(prepared(Query::InsertBatch, nsp), batch_args, batch_nulls, false, 0) != 1) {
         spi_finish();
-        Problem p;
-        p.code = Code::TriggeredAction;
-        p.message = "irp_create_batch() could not create the batch";
-        p.detail = "A BEFORE INSERT trigger on irp_batch skipped the row.";
-        throw p;
+        throw skipped_by_trigger(function_name, "create the batch", "irp_batch");
     }
     const std::int32_t batch_id = DatumGetInt32(spi_value(0, 1, &isnull));
     if (jobs.count > 0) {
         Datum job_args[] = {Int32GetDatum(batch_id), jobs.jsonb};
-        spi_run(prepared(Query::InsertJobs, nsp), job_args, nullptr, false, 0);
+        if (spi_run(prepared(Query::InsertJobs, nsp), job_args, nullptr, false, 0) != jobs.count) {
+            spi_finish();
+            throw skipped_by_trigger(function_name, "create every job", "irp_job");
+        }
     }
     spi_finish();
     return Int32GetDatum(batch_id);

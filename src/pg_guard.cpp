@@ -39,11 +39,15 @@ namespace detail {
 
 namespace {
 
-/* Copies len bytes at s into palloc'd memory without raising; nullptr on failure. */
+/*
+ * Copies len bytes at s for the error report, without raising; nullptr on
+ * failure. The copy lives in ErrorContext, which is reset once the error has
+ * been handled, so a caller that catches many errors does not accumulate them.
+ */
 const char* copy_bytes(const char* s, std::size_t len) noexcept
 {
     char* out = static_cast<char*>(
-        MemoryContextAllocExtended(TopTransactionContext, len + 1, MCXT_ALLOC_NO_OOM));
+        MemoryContextAllocExtended(ErrorContext, len + 1, MCXT_ALLOC_NO_OOM));
     if (out == nullptr)
         return nullptr;
     std::memcpy(out, s, len);

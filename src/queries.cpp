@@ -73,6 +73,9 @@ const Statement statements[] = {
     {"SELECT configuration_id, batch_type::pg_catalog.text FROM @extschema@.irp_batch"
      " WHERE id OPERATOR(pg_catalog.=) $1",
      1, {INT4OID}},
+    /* FirstDuplicate($1 id) */
+    {"SELECT id FROM @extschema@.irp_batch WHERE duplicate_of OPERATOR(pg_catalog.=) $1 ORDER BY id LIMIT 1",
+     1, {INT4OID}},
     /* InsertBatch($1 step_id, $2 configuration_id, $3 batch_type, $4 duplicate_of) */
     {"INSERT INTO @extschema@.irp_batch (step_id, configuration_id, batch_type, duplicate_of)"
      " VALUES ($1, $2, $3, $4) RETURNING id",
@@ -86,7 +89,8 @@ const Statement statements[] = {
     {"SELECT status::pg_catalog.text FROM @extschema@.irp_batch"
      " WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
      1, {INT4OID}},
-    /* CancelJobs($1 batch_id): one row, the CANCELLED event's details */
+    /* CancelJobs($1 batch_id): one row, the CANCELLED event's details and
+     * whether every job it meant to cancel was cancelled */
     {"WITH target AS ("
      "  SELECT j.id, j.status FROM @extschema@.irp_job j"
      "  WHERE j.batch_id OPERATOR(pg_catalog.=) $1"
@@ -103,7 +107,8 @@ const Statement statements[] = {
      "  'submitted_job_ids', COALESCE(pg_catalog.jsonb_agg(c.id ORDER BY c.id) FILTER ("
      "      WHERE c.status OPERATOR(pg_catalog.=) ANY"
      "      ('{SUBMITTED,QUEUED,PENDING,RUNNING}'::@extschema@.job_status_enum[])),"
-     "      '[]'::pg_catalog.jsonb))"
+     "      '[]'::pg_catalog.jsonb)),"
+     " (SELECT pg_catalog.count(*) FROM target) OPERATOR(pg_catalog.=) pg_catalog.count(*)"
      " FROM cancelled c",
      1, {INT4OID}},
     /* CancelBatch($1 id, $2 reason) */
@@ -269,6 +274,12 @@ std::uint64_t spi_run(SPIPlanPtr plan, Datum* values, const char* nulls, bool re
 Datum spi_value(std::uint64_t row, int col, bool* isnull)
 {
     return pg([&] { return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull); });
+}
+
+const char* spi_text(std::uint64_t row, int col)
+{
+    const char* text = pg([&] { return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col); });
+    return text != nullptr ? text : "";
 }
 
 void spi_finish()

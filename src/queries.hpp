@@ -19,6 +19,7 @@ namespace irp {
 enum class Query {
     ActiveConflict,          /* the active batch a key's new batch conflicts with (rule 3 order) */
     BatchKey,                /* configuration_id and batch_type of one batch */
+    FirstDuplicate,          /* an intentional duplicate of one batch */
     InsertBatch,             /* irp_create_batch: the batch */
     InsertJobs,              /* irp_create_batch: its jobs, in array order */
     LockBatch,               /* irp_cancel_batch: lock the batch, read its status */
@@ -47,6 +48,9 @@ std::uint64_t spi_run(SPIPlanPtr plan, Datum* values, const char* nulls, bool re
 
 /* Column col (1-based) of row of the last result. */
 Datum spi_value(std::uint64_t row, int col, bool* isnull);
+
+/* Column col of row of the last result as text; "" for NULL. Lives until spi_finish(). */
+const char* spi_text(std::uint64_t row, int col);
 
 /* Disconnects from SPI. */
 void spi_finish();
