@@ -12,6 +12,7 @@ extern "C" {
 #include "utils/rel.h"
 }
 
+#include "batch_rules.hpp"
 #include "batch_table.hpp"
 #include "pg_guard.hpp"
 #include "problem.hpp"
@@ -38,10 +39,8 @@ Datum audit_statement(FunctionCallInfo fcinfo)
     const bool before_truncate = statement_level && TRIGGER_FIRED_BEFORE(td->tg_event) &&
                                  TRIGGER_FIRED_BY_TRUNCATE(td->tg_event);
     if (!after_dml && !before_truncate) {
-        Problem p;
-        p.code = Code::TriggerProtocol;
-        p.message = "irp_batch_audit() must be fired AFTER INSERT, UPDATE or DELETE, or BEFORE TRUNCATE, FOR EACH STATEMENT";
-        throw p;
+        throw trigger_misuse(
+            "irp_batch_audit() must be fired AFTER INSERT, UPDATE or DELETE, or BEFORE TRUNCATE, FOR EACH STATEMENT");
     }
     const Oid nsp = batch_table(fcinfo, td->tg_relation, "irp_batch_audit").nsp;
     Query query = Query::AuditTruncate;
@@ -62,11 +61,8 @@ Datum audit_statement(FunctionCallInfo fcinfo)
     };
     if (!has_transition_tables || !named(trigger->tgoldtable, "old_rows") ||
         !named(trigger->tgnewtable, "new_rows")) {
-        Problem p;
-        p.code = Code::TriggerProtocol;
-        p.message = "irp_batch_audit() needs the statement's transition tables, named old_rows and new_rows";
-        p.hint = "Create its triggers with REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows.";
-        throw p;
+        throw trigger_misuse("irp_batch_audit() needs the statement's transition tables, named old_rows and new_rows",
+                             {}, "Create its triggers with REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows.");
     }
 
     spi_connect();

@@ -64,18 +64,14 @@ std::optional<Problem> check_duplicate_target(const BatchRow& row, Oid nsp)
     if (spi_run(prepared(Query::BatchKey, nsp), args, nullptr, false, 1) == 0) {
         /* Not left to the foreign key: it checks at the end of the statement,
          * when a row inserted later in the same statement may have that id. */
-        Problem p = duplicate_of_missing(row);
-        p.schema = schema_name(nsp);
-        return p;
+        return duplicate_of_missing(row);
     }
     bool isnull = false;
     const std::int32_t configuration_id = DatumGetInt32(spi_value(0, 1, &isnull));
     const char* batch_type = spi_text(0, 2);
     if (!isnull && configuration_id == row.configuration_id && row.batch_type == batch_type)
         return std::nullopt;
-    Problem p = duplicate_of_other_key(row, configuration_id, batch_type);
-    p.schema = schema_name(nsp);
-    return p;
+    return duplicate_of_other_key(row, configuration_id, batch_type);
 }
 
 /* Rule 2: a batch that changes key must not have intentional duplicates. */
@@ -85,9 +81,7 @@ std::optional<Problem> check_no_duplicates(const BatchRow& row, Oid nsp)
     if (spi_run(prepared(Query::FirstDuplicate, nsp), args, nullptr, false, 1) == 0)
         return std::nullopt;
     bool isnull = false;
-    Problem p = moved_with_duplicates(row, DatumGetInt32(spi_value(0, 1, &isnull)));
-    p.schema = schema_name(nsp);
-    return p;
+    return moved_with_duplicates(row, DatumGetInt32(spi_value(0, 1, &isnull)));
 }
 
 /* Rule 1 and 3: no other active batch may exist for the row's key. */
@@ -103,9 +97,7 @@ std::optional<Problem> check_conflict(const RowImage& image, Oid nsp)
     existing.created_at = spi_text(0, 3);
     existing.created_by = spi_text(0, 4);
     existing.job_count = DatumGetInt64(spi_value(0, 5, &isnull));
-    Problem p = duplicate_batch(image.row.configuration_id, image.row.batch_type, existing);
-    p.schema = schema_name(nsp);
-    return p;
+    return duplicate_batch(image.row.configuration_id, image.row.batch_type, existing);
 }
 
 /* The trigger's body. */
@@ -115,10 +107,7 @@ Datum guard_row(FunctionCallInfo fcinfo)
     if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
         !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
         !(TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event))) {
-        Problem p;
-        p.code = Code::TriggerProtocol;
-        p.message = "irp_batch_guard() must be fired BEFORE INSERT OR UPDATE FOR EACH ROW";
-        throw p;
+        throw trigger_misuse("irp_batch_guard() must be fired BEFORE INSERT OR UPDATE FOR EACH ROW");
     }
     const Relation rel = td->tg_relation;
     const TupleDesc desc = RelationGetDescr(rel);
@@ -163,8 +152,10 @@ Datum guard_row(FunctionCallInfo fcinfo)
         if (!problem && action.check_conflict)
             problem = check_conflict(image, nsp);
         spi_finish();
-        if (problem)
+        if (problem) {
+            problem->schema = schema_name(nsp);
             throw std::move(*problem);
+        }
     }
     return PointerGetDatum(tuple);
 }

@@ -170,6 +170,16 @@ Problem moved_with_duplicates(const BatchRow& row, std::int32_t duplicate_id)
     return p;
 }
 
+Problem trigger_misuse(std::string_view message, std::string_view detail, std::string_view hint)
+{
+    Problem p;
+    p.code = Code::TriggerProtocol;
+    p.message = Text(message);
+    p.detail = Text(detail);
+    p.hint = Text(hint);
+    return p;
+}
+
 Problem skipped_by_trigger(std::string_view function, std::string_view what, std::string_view table)
 {
     Problem p;

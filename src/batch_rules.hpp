@@ -70,6 +70,9 @@ Problem duplicate_of_missing(const BatchRow& row);
 /* Rule 2's error: the key of a batch that has intentional duplicates changes (SQLSTATE 23514). */
 Problem moved_with_duplicates(const BatchRow& row, std::int32_t duplicate_id);
 
+/* A trigger function of the extension used where it does not belong (SQLSTATE 39P01). */
+Problem trigger_misuse(std::string_view message, std::string_view detail = {}, std::string_view hint = {});
+
 /* Another BEFORE trigger on table skipped a row function wrote (SQLSTATE 09000). */
 Problem skipped_by_trigger(std::string_view function, std::string_view what, std::string_view table);
 

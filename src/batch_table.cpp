@@ -56,11 +56,9 @@ const BatchTable& batch_table(FunctionCallInfo fcinfo, Relation rel, std::string
         return t;
     });
     if (table.relid == InvalidOid) {
-        Problem p;
-        p.code = Code::TriggerProtocol;
-        p.message = concat_parts({trigger_function, "() fires only on the irp_batch table of the irp_batch extension"});
-        p.detail = Text("The table it fired on is another table, or lacks a column the extension needs.");
-        throw p;
+        throw trigger_misuse(
+            concat_parts({trigger_function, "() fires only on the irp_batch table of the irp_batch extension"}),
+            "The table it fired on is another table, or lacks a column the extension needs.");
     }
     return *pg([&] {
         auto* copy = static_cast<BatchTable*>(MemoryContextAlloc(flinfo->fn_mcxt, sizeof(BatchTable)));

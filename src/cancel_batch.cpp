@@ -41,10 +41,9 @@ Datum cancel_batch(FunctionCallInfo fcinfo)
     spi_run(prepared(Query::CancelJobs, nsp), id_args, nullptr, false, 0);
     bool isnull = false;
     const bool every_job = DatumGetBool(spi_value(0, 2, &isnull));
-    const Datum details = pg([&] {
-        /* Outlives the result it comes from: the next statement reads it. */
-        return SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
-    });
+    const Datum in_result = spi_value(0, 1, &isnull);
+    /* Copied out of the result: the next statement reads it. */
+    const Datum details = pg([in_result] { return SPI_datumTransfer(in_result, false, -1); });
     std::uint64_t cancelled = 0;
     if (every_job) {
         CancelScope scope(batch_id, details);
