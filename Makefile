@@ -14,7 +14,7 @@ OBJS = \
 	src/sql_args.o \
 	src/batch_rules.o \
 	src/batch_table.o \
-	src/batch_guard.o \
+	src/key_claim.o src/batch_guard.o \
 	src/batch_audit.o \
 	src/create_batch.o \
 	src/cancel_batch.o \
@@ -25,6 +25,10 @@ PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
 REGRESS = scenario direct_dml bad_input audit trigger_safety schema
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
+
+# Isolation tester suites: specs/NAME.spec, expected/NAME.out
+ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate
+ISOLATION_OPTS = --inputdir=. --encoding=UTF8 --load-extension=irp_batch
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)

@@ -14,6 +14,7 @@ extern "C" {
 
 #include "batch_rules.hpp"
 #include "batch_table.hpp"
+#include "key_claim.hpp"
 #include "pg_guard.hpp"
 #include "problem.hpp"
 #include "queries.hpp"
@@ -43,6 +44,8 @@ Datum audit_statement(FunctionCallInfo fcinfo)
             "irp_batch_audit() must be fired AFTER INSERT, UPDATE or DELETE, or BEFORE TRUNCATE, FOR EACH STATEMENT");
     }
     const Oid nsp = batch_table(fcinfo, td->tg_relation, "irp_batch_audit").nsp;
+    /* The statement's last row is in the indexes: its key's claim can go. */
+    release_claim();
     Query query = Query::AuditTruncate;
     bool has_transition_tables = true;
     if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) {

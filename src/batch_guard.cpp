@@ -5,6 +5,7 @@
 extern "C" {
 #include "postgres.h"
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
@@ -16,6 +17,7 @@ extern "C" {
 
 #include "batch_rules.hpp"
 #include "batch_table.hpp"
+#include "key_claim.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
 
@@ -57,11 +59,16 @@ Text schema_name(Oid nsp)
     return name != nullptr ? Text(name) : Text();
 }
 
-/* Rule 2: the batch named by duplicate_of must have the row's key. */
+/*
+ * Rule 2: the batch named by duplicate_of must have the row's key. It is
+ * locked FOR SHARE, so its key stays until this transaction ends; read with
+ * a fresh snapshot, so a batch committed after a REPEATABLE READ snapshot
+ * counts.
+ */
 std::optional<Problem> check_duplicate_target(const BatchRow& row, Oid nsp)
 {
     Datum args[] = {Int32GetDatum(*row.duplicate_of)};
-    if (spi_run(prepared(Query::BatchKey, nsp), args, nullptr, false, 1) == 0) {
+    if (spi_run_latest(prepared(Query::BatchKey, nsp), args, nullptr, 1) == 0) {
         /* Not left to the foreign key: it checks at the end of the statement,
          * when a row inserted later in the same statement may have that id. */
         return duplicate_of_missing(row);
@@ -69,27 +76,46 @@ std::optional<Problem> check_duplicate_target(const BatchRow& row, Oid nsp)
     bool isnull = false;
     const std::int32_t configuration_id = DatumGetInt32(spi_value(0, 1, &isnull));
     const char* batch_type = spi_text(0, 2);
-    if (!isnull && configuration_id == row.configuration_id && row.batch_type == batch_type)
-        return std::nullopt;
-    return duplicate_of_other_key(row, configuration_id, batch_type);
+    if (isnull || configuration_id != row.configuration_id || row.batch_type != batch_type)
+        return duplicate_of_other_key(row, configuration_id, batch_type);
+    /* PostgreSQL's foreign key check reads with the transaction's snapshot. */
+    if (IsolationUsesXactSnapshot() && spi_run(prepared(Query::BatchExists, nsp), args, nullptr, false, 1) == 0)
+        return duplicate_of_after_snapshot(row);
+    return std::nullopt;
 }
 
-/* Rule 2: a batch that changes key must not have intentional duplicates. */
+/*
+ * Rule 2: a batch that changes key must not have intentional duplicates.
+ * The UPDATE holds the batch's row lock, which a creator of a duplicate
+ * (holding FOR SHARE on it) made it wait for; a fresh snapshot sees that
+ * duplicate even under REPEATABLE READ.
+ */
 std::optional<Problem> check_no_duplicates(const BatchRow& row, Oid nsp)
 {
     Datum args[] = {Int32GetDatum(row.id)};
-    if (spi_run(prepared(Query::FirstDuplicate, nsp), args, nullptr, false, 1) == 0)
+    if (spi_run_latest(prepared(Query::FirstDuplicate, nsp), args, nullptr, 1) == 0)
         return std::nullopt;
     bool isnull = false;
     return moved_with_duplicates(row, DatumGetInt32(spi_value(0, 1, &isnull)));
 }
 
-/* Rule 1 and 3: no other active batch may exist for the row's key. */
-std::optional<Problem> check_conflict(const RowImage& image, Oid nsp)
+/*
+ * Rule 1 and 3: no other active batch may exist for the row's key. The key is
+ * claimed (key_claim.hpp) until the row is in the indexes; the batch to name
+ * is read with a fresh snapshot, which sees what the probe saw.
+ */
+std::optional<Problem> check_conflict(const RowImage& image, const KeySpace& space, Oid nsp)
 {
     Datum args[] = {Int32GetDatum(image.row.configuration_id), image.batch_type, Int32GetDatum(image.row.id)};
-    if (spi_run(prepared(Query::ActiveConflict, nsp), args, nullptr, false, 1) == 0)
-        return std::nullopt;
+    bool found = false;
+    for (int attempt = 0; attempt < 3 && !found; ++attempt) {
+        if (!claim_key(space, image.row.configuration_id, image.batch_type, image.row.id))
+            return std::nullopt;
+        /* None if it finished between the probe and this query: probe again. */
+        found = spi_run_latest(prepared(Query::ActiveConflict, nsp), args, nullptr, 1) > 0;
+    }
+    if (!found)
+        return std::nullopt; /* it keeps changing: idx_batch_unique_active decides */
     bool isnull = false;
     ExistingBatch existing;
     existing.id = DatumGetInt32(spi_value(0, 1, &isnull));
@@ -141,6 +167,9 @@ Datum guard_row(FunctionCallInfo fcinfo)
         image.row.duplicate_of.reset();
     }
 
+    /* The previous row of the statement, if it claimed a key, is in the indexes now. */
+    if (!action.check_conflict)
+        release_claim();
     if (action.check_duplicate_of || action.check_no_duplicates || action.check_conflict) {
         const Oid nsp = table.nsp;
         spi_connect();
@@ -150,7 +179,10 @@ Datum guard_row(FunctionCallInfo fcinfo)
         if (!problem && action.check_no_duplicates)
             problem = check_no_duplicates(image.row, nsp);
         if (!problem && action.check_conflict)
-            problem = check_conflict(image, nsp);
+            problem = check_conflict(image, KeySpace{rel, table.active_index, static_cast<AttrNumber>(table.id),
+                                                     static_cast<AttrNumber>(table.configuration_id),
+                                                     static_cast<AttrNumber>(table.batch_type)},
+                                     nsp);
         spi_finish();
         if (problem) {
             problem->schema = schema_name(nsp);

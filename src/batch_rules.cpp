@@ -160,6 +160,17 @@ Problem duplicate_of_missing(const BatchRow& row)
     return p;
 }
 
+Problem duplicate_of_after_snapshot(const BatchRow& row)
+{
+    return table_problem(
+        Code::SerializationFailure,
+        concat_parts({"could not serialize access: batch ", number_text(*row.duplicate_of),
+                      " was created after this transaction's snapshot"}),
+        Text("Under REPEATABLE READ or SERIALIZABLE, duplicate_of can only name a batch the transaction's snapshot "
+             "sees."),
+        Text("Retry the transaction."));
+}
+
 Problem moved_with_duplicates(const BatchRow& row, std::int32_t duplicate_id)
 {
     Problem p = table_problem(

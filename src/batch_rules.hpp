@@ -67,6 +67,13 @@ Problem duplicate_of_other_key(const BatchRow& row, std::int32_t target_configur
 /* Rule 2's error: duplicate_of names no batch (SQLSTATE 23503). */
 Problem duplicate_of_missing(const BatchRow& row);
 
+/*
+ * duplicate_of names a batch committed after this REPEATABLE READ or
+ * SERIALIZABLE transaction's snapshot, which its foreign key check cannot
+ * see (SQLSTATE 40001: retrying the transaction succeeds).
+ */
+Problem duplicate_of_after_snapshot(const BatchRow& row);
+
 /* Rule 2's error: the key of a batch that has intentional duplicates changes (SQLSTATE 23514). */
 Problem moved_with_duplicates(const BatchRow& row, std::int32_t duplicate_id);
 

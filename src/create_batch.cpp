@@ -4,11 +4,14 @@
  */
 extern "C" {
 #include "postgres.h"
+#include "access/table.h"
 #include "executor/spi.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 }
 
 #include "batch_rules.hpp"
+#include "key_claim.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
 #include "sql_args.hpp"
@@ -95,9 +98,14 @@ Datum create_batch(FunctionCallInfo fcinfo)
     Datum duplicate_of = 0;
     bool is_duplicate = false;
     if (allow_duplicate) {
-        /* The batch the duplicate error would name (rule 3) becomes duplicate_of. */
+        /* The batch the duplicate error would name (rule 3) becomes duplicate_of.
+         * The key is claimed first, so that a concurrent creator's batch is
+         * found (after waiting for its transaction) instead of conflicting. */
+        const Relation heap = pg([nsp] { return table_open(get_relname_relid("irp_batch", nsp), RowExclusiveLock); });
+        const bool taken = claim_key(key_space(nsp, heap), configuration_id, batch_type.datum, 0);
+        pg([heap] { table_close(heap, NoLock); });
         Datum args[] = {Int32GetDatum(configuration_id), batch_type.datum, Int32GetDatum(0)};
-        if (spi_run(prepared(Query::ActiveConflict, nsp), args, nullptr, false, 1) > 0) {
+        if (taken && spi_run_latest(prepared(Query::ActiveConflict, nsp), args, nullptr, 1) > 0) {
             duplicate_of = spi_value(0, 1, &isnull);
             is_duplicate = true;
         }

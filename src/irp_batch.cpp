@@ -8,6 +8,7 @@
  *   queries.*         the SQL run through SPI, prepared once per backend
  *   sql_args.*        reading and validating SQL arguments
  *   batch_table.*     the check that a trigger fires on the extension's irp_batch
+ *   key_claim.*       race-safe probe of a key's active batches: claim lock, dirty snapshot
  *   batch_guard.cpp   BEFORE INSERT/UPDATE trigger: the duplicate guard
  *   batch_audit.*     statement triggers: the audit trail
  *   create_batch.cpp, cancel_batch.cpp, active_batches.cpp: the SQL API

@@ -21,6 +21,7 @@ enum class Code {
     TriggeredAction,        /* 09000 */
     FeatureNotSupported,    /* 0A000 */
     TriggerProtocol,        /* 39P01 */
+    SerializationFailure,   /* 40001 */
     Internal,               /* XX000 */
 };
 

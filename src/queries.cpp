@@ -18,6 +18,7 @@ extern "C" {
 #include "utils/inval.h"
 #include "utils/syscache.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 }
 
 #include "batch_rules.hpp"
@@ -69,10 +70,12 @@ const Statement statements[] = {
      " AND b.id OPERATOR(pg_catalog.<>) $3"
      " ORDER BY b.duplicate_of IS NOT NULL, b.created_ts, b.id LIMIT 1",
      3, {INT4OID, TEXTOID, INT4OID}},
-    /* BatchKey($1 id) */
+    /* BatchKey($1 id): locked so that its key cannot change before this transaction ends */
     {"SELECT configuration_id, batch_type::pg_catalog.text FROM @extschema@.irp_batch"
-     " WHERE id OPERATOR(pg_catalog.=) $1",
+     " WHERE id OPERATOR(pg_catalog.=) $1 FOR SHARE",
      1, {INT4OID}},
+    /* BatchExists($1 id) */
+    {"SELECT 1 FROM @extschema@.irp_batch WHERE id OPERATOR(pg_catalog.=) $1", 1, {INT4OID}},
     /* FirstDuplicate($1 id) */
     {"SELECT id FROM @extschema@.irp_batch WHERE duplicate_of OPERATOR(pg_catalog.=) $1 ORDER BY id LIMIT 1",
      1, {INT4OID}},
@@ -267,6 +270,16 @@ std::uint64_t spi_run(SPIPlanPtr plan, Datum* values, const char* nulls, bool re
         const int rc = SPI_execute_plan(plan, values, nulls, read_only, limit);
         if (rc < 0)
             elog(ERROR, "irp_batch: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+        return static_cast<std::uint64_t>(SPI_processed);
+    });
+}
+
+std::uint64_t spi_run_latest(SPIPlanPtr plan, Datum* values, const char* nulls, long limit)
+{
+    return pg([&] {
+        const int rc = SPI_execute_snapshot(plan, values, nulls, GetLatestSnapshot(), InvalidSnapshot, false, true, limit);
+        if (rc < 0)
+            elog(ERROR, "irp_batch: SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
         return static_cast<std::uint64_t>(SPI_processed);
     });
 }

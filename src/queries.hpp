@@ -18,7 +18,8 @@ namespace irp {
 /* The statements, by purpose. */
 enum class Query {
     ActiveConflict,          /* the active batch a key's new batch conflicts with (rule 3 order) */
-    BatchKey,                /* configuration_id and batch_type of one batch */
+    BatchKey,                /* configuration_id and batch_type of one batch, locked FOR SHARE */
+    BatchExists,             /* whether one batch is visible */
     FirstDuplicate,          /* an intentional duplicate of one batch */
     InsertBatch,             /* irp_create_batch: the batch */
     InsertJobs,              /* irp_create_batch: its jobs, in array order */
@@ -45,6 +46,13 @@ void spi_connect();
 
 /* Runs a prepared plan and returns the number of rows. */
 std::uint64_t spi_run(SPIPlanPtr plan, Datum* values, const char* nulls, bool read_only, long limit);
+
+/*
+ * Runs a prepared plan with a snapshot taken now, not the transaction's:
+ * under REPEATABLE READ it still sees what other transactions committed
+ * since, as PostgreSQL's own foreign-key checks do.
+ */
+std::uint64_t spi_run_latest(SPIPlanPtr plan, Datum* values, const char* nulls, long limit);
 
 /* Column col (1-based) of row of the last result. */
 Datum spi_value(std::uint64_t row, int col, bool* isnull);

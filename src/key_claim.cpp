@@ -1,0 +1,226 @@
+/*
+ * key_claim.cpp: the key's claim lock and the dirty-snapshot probe
+ * (key_claim.hpp says why).
+ */
+#include "key_claim.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_index.h"
+#include "common/hashfn.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+}
+
+#include "pg_guard.hpp"
+
+namespace irp {
+
+namespace {
+
+/* locktag_field4 of a claim lock: pg_locks shows it as objsubid (SQL advisory locks use 1 and 2). */
+constexpr uint16 claim_lock_kind = 0x4952;
+
+/* The claim this backend holds, if any. */
+struct HeldClaim {
+    bool held = false;
+    LOCKTAG tag{};
+    SubTransactionId subxact = InvalidSubTransactionId; /* where it was taken */
+};
+HeldClaim claim;
+bool callbacks_registered = false;
+
+/* Runs a lock call with the transaction's resource owner: a claim may be released by a later statement. */
+class TransactionOwner {
+public:
+    TransactionOwner() noexcept : saved_(CurrentResourceOwner) { CurrentResourceOwner = TopTransactionResourceOwner; }
+    ~TransactionOwner() { CurrentResourceOwner = saved_; }
+    TransactionOwner(const TransactionOwner&) = delete;
+    TransactionOwner& operator=(const TransactionOwner&) = delete;
+
+private:
+    ResourceOwner saved_;
+};
+
+/* Lets go of the claim lock; safe in abort callbacks (LockRelease only warns). */
+void unlock_claim() noexcept
+{
+    if (!claim.held)
+        return;
+    claim.held = false;
+    const ResourceOwner saved = CurrentResourceOwner;
+    CurrentResourceOwner = TopTransactionResourceOwner;
+    LockRelease(&claim.tag, ExclusiveLock, false);
+    CurrentResourceOwner = saved;
+}
+
+/* Transaction end: the lock manager releases the lock; PREPARE must not carry it. */
+void on_xact(XactEvent event, void*)
+{
+    if (event == XACT_EVENT_PRE_PREPARE || event == XACT_EVENT_PARALLEL_PRE_COMMIT || event == XACT_EVENT_PRE_COMMIT)
+        unlock_claim();
+    else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+             event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+        claim.held = false;
+}
+
+/* A rolled-back subtransaction took its row with it: release a claim taken inside it. */
+void on_subxact(SubXactEvent event, SubTransactionId my_subid, SubTransactionId, void*)
+{
+    if (event == SUBXACT_EVENT_ABORT_SUB && claim.held && claim.subxact >= my_subid)
+        unlock_claim();
+}
+
+/* The lock tag of a key. */
+LOCKTAG claim_tag(std::int32_t configuration_id, Datum batch_type)
+{
+    const text* t = DatumGetTextPP(batch_type);
+    const uint32 type_hash =
+        hash_bytes(reinterpret_cast<const unsigned char*>(VARDATA_ANY(t)), static_cast<int>(VARSIZE_ANY_EXHDR(t)));
+    LOCKTAG tag{};
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(configuration_id), type_hash, claim_lock_kind);
+    return tag;
+}
+
+bool same_tag(const LOCKTAG& a, const LOCKTAG& b) noexcept
+{
+    return a.locktag_field1 == b.locktag_field1 && a.locktag_field2 == b.locktag_field2 &&
+           a.locktag_field3 == b.locktag_field3 && a.locktag_field4 == b.locktag_field4 &&
+           a.locktag_type == b.locktag_type && a.locktag_lockmethodid == b.locktag_lockmethodid;
+}
+
+/* Takes the claim lock of tag (keeping it if already held), waiting as long as it takes. */
+void lock_claim(const LOCKTAG& tag)
+{
+    if (claim.held && same_tag(claim.tag, tag))
+        return;
+    unlock_claim();
+    pg([] {
+        if (!callbacks_registered) {
+            RegisterXactCallback(on_xact, nullptr);
+            RegisterSubXactCallback(on_subxact, nullptr);
+            callbacks_registered = true;
+        }
+    });
+    {
+        TransactionOwner owner;
+        pg([&tag] { LockAcquire(&tag, ExclusiveLock, false, false); });
+    }
+    claim.tag = tag;
+    claim.subxact = GetCurrentSubTransactionId();
+    claim.held = true;
+}
+
+/* What one probe of the key's active batches found. */
+struct Probe {
+    bool taken = false;                        /* an active batch nobody is changing */
+    TransactionId wait_for = InvalidTransactionId; /* else: a transaction changing one */
+    uint32 speculative_token = 0;
+    ItemPointerData tid{};
+};
+
+/* Opens idx_batch_active, checking that it leads with the key; call through pg(). */
+Relation open_active_index(const KeySpace& space)
+{
+    if (!OidIsValid(space.active_index))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                        errmsg("index \"idx_batch_active\" of the irp_batch extension does not exist"),
+                        errdetail("The duplicate guard needs it to find the active batches of a key."),
+                        errhint("Recreate it as the extension's install script defines it.")));
+    Relation index = index_open(space.active_index, AccessShareLock);
+    const Form_pg_index form = index->rd_index;
+    if (form->indrelid != RelationGetRelid(space.heap) || form->indnkeyatts < 2 ||
+        form->indkey.values[0] != space.configuration_id || form->indkey.values[1] != space.batch_type)
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("index \"idx_batch_active\" of the irp_batch extension does not lead with "
+                               "(configuration_id, batch_type)"),
+                        errhint("Recreate it as the extension's install script defines it.")));
+    return index;
+}
+
+/* Scans the key's entries of idx_batch_active with a dirty snapshot; call through pg(). */
+Probe probe_key(const KeySpace& space, Relation index, std::int32_t configuration_id, Datum batch_type,
+                std::int32_t ignore_id)
+{
+    Probe found;
+    SnapshotData dirty;
+    InitDirtySnapshot(dirty);
+    ScanKeyData keys[2];
+    ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_INT4EQ,
+                           Int32GetDatum(configuration_id));
+    ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[1], F_TEXTEQ,
+                           batch_type);
+    TupleTableSlot* slot = table_slot_create(space.heap, nullptr);
+    IndexScanDesc scan = index_beginscan(space.heap, index, &dirty, 2, 0);
+    index_rescan(scan, keys, 2, nullptr, 0);
+    /* Every entry is an active row version (the index's predicate; a HOT
+     * chain never changes status) that the dirty snapshot may still see. */
+    while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+        bool isnull = false;
+        if (DatumGetInt32(slot_getattr(slot, space.id, &isnull)) == ignore_id)
+            continue;
+        const TransactionId other = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+        if (!TransactionIdIsValid(other)) {
+            found.taken = true; /* committed, or this transaction's own */
+            break;
+        }
+        if (!TransactionIdIsValid(found.wait_for)) {
+            found.wait_for = other;
+            found.speculative_token = dirty.speculativeToken;
+            found.tid = slot->tts_tid;
+        }
+    }
+    index_endscan(scan);
+    ExecDropSingleTupleTableSlot(slot);
+    return found;
+}
+
+}  // namespace
+
+KeySpace key_space(Oid nsp, Relation heap)
+{
+    return pg([nsp, heap] {
+        const Oid relid = RelationGetRelid(heap);
+        return KeySpace{heap, get_relname_relid("idx_batch_active", nsp), get_attnum(relid, "id"),
+                        get_attnum(relid, "configuration_id"), get_attnum(relid, "batch_type")};
+    });
+}
+
+bool claim_key(const KeySpace& space, std::int32_t configuration_id, Datum batch_type, std::int32_t ignore_id)
+{
+    const LOCKTAG tag = pg([&] { return claim_tag(configuration_id, batch_type); });
+    for (;;) {
+        lock_claim(tag);
+        const Probe found = pg([&] {
+            Relation index = open_active_index(space);
+            const Probe p = probe_key(space, index, configuration_id, batch_type, ignore_id);
+            index_close(index, NoLock);
+            return p;
+        });
+        if (found.taken || !TransactionIdIsValid(found.wait_for))
+            return found.taken;
+        /* Never wait for a transaction while holding the claim: it may want it back. */
+        unlock_claim();
+        pg([&] {
+            if (found.speculative_token != 0) {
+                SpeculativeInsertionWait(found.wait_for, found.speculative_token);
+            } else {
+                ItemPointerData tid = found.tid;
+                XactLockTableWait(found.wait_for, space.heap, &tid, XLTW_InsertIndexUnique);
+            }
+        });
+    }
+}
+
+void release_claim() { unlock_claim(); }
+
+}  // namespace irp

@@ -1,0 +1,53 @@
+/*
+ * key_claim.hpp: making a batch active without racing anyone.
+ *
+ * Before a row becomes an active batch of a key (configuration_id,
+ * batch_type), the backend claims the key: it takes the key's claim lock,
+ * then probes idx_batch_active with a dirty snapshot, which also sees rows
+ * of transactions still in progress. If such a transaction is inserting an
+ * active batch of the key, or changing one, the backend lets go of the claim,
+ * waits for that transaction to end and starts over, as PostgreSQL's own
+ * unique check does. The claim is held until the row is in the indexes (the
+ * next claim, the statement's end or the transaction's end releases it), so
+ * a backend holds at most one claim lock at any time, however many rows a
+ * statement writes.
+ *
+ * Lock order (README, Concurrency): a batch row's lock (UPDATE, or
+ * irp_cancel_batch) before a claim; a claim before nothing else; the row
+ * named by duplicate_of (FOR SHARE) only after releasing any claim; jobs last.
+ */
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+#include "utils/rel.h"
+}
+
+#include <cstdint>
+
+namespace irp {
+
+/* Where a claim probes: the extension's irp_batch and its idx_batch_active (InvalidOid if missing). */
+struct KeySpace {
+    Relation heap;
+    Oid active_index;
+    AttrNumber id;
+    AttrNumber configuration_id;
+    AttrNumber batch_type;
+};
+
+/* The KeySpace of the extension installed in schema nsp; heap is its irp_batch, opened by the caller. */
+KeySpace key_space(Oid nsp, Relation heap);
+
+/*
+ * Claims (configuration_id, batch_type) for this backend, after waiting for
+ * every other transaction that is inserting or changing an active batch of
+ * it. Returns true if an active batch other than ignore_id exists (committed,
+ * or this transaction's own). batch_type is a text or varchar Datum.
+ */
+bool claim_key(const KeySpace& space, std::int32_t configuration_id, Datum batch_type, std::int32_t ignore_id);
+
+/* Releases this backend's claim, if it holds one: its row is in the indexes. */
+void release_claim();
+
+}  // namespace irp
