@@ -52,7 +52,7 @@ all install installcheck:
 	@echo "$(PG_CONFIG) not found: install postgresql-server-dev-15 (make test and make demo do)" >&2; exit 1
 endif
 
-.PHONY: test demo deps
+.PHONY: test demo deps stress
 deps:
 	@bash test/bootstrap.sh
 
@@ -61,3 +61,7 @@ test: deps
 
 demo: deps
 	@bash test/demo.sh
+
+# The stress check alone, for longer: make stress STRESS_SECONDS=600 STRESS_CLIENTS=8
+stress: deps
+	@STRESS_ONLY=1 bash test/run-tests.sh

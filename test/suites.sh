@@ -6,6 +6,20 @@ mkdir -p counts
 export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 status=0
 
+# Stress: a few clients racing on a few keys, then the invariants (test/stress.py).
+# make stress runs only this, for STRESS_SECONDS (default 300).
+run_stress() {
+  echo "== stress"
+  /usr/bin/python3 test/stress.py --seconds "${1}" --clients "${STRESS_CLIENTS:-4}" \
+    --keys "${STRESS_KEYS:-4}" 2>&1 | tee stress.log
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  echo "$(grep -cE '^ok [0-9]' stress.log) $(grep -cE '^not ok [0-9]' stress.log)" > counts/stress
+}
+if [ -n "${STRESS_ONLY:-}" ]; then
+  run_stress "${STRESS_SECONDS:-300}"
+  exit $status
+fi
+
 # pg_regress: sql/*.sql against expected/*.out, one test per file.
 echo "== pg_regress"
 make -s installcheck ISOLATION= PG_CONFIG="$PG_CONFIG" 2>&1 | tee regress.log
@@ -39,5 +53,8 @@ echo "== backup and restore"
 bash test/backup.sh 2>&1 | tee backup.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "$(grep -cE '^ok [0-9]' backup.log) $(grep -cE '^not ok [0-9]' backup.log)" > counts/backup
+
+# Stress, for a few seconds.
+run_stress 5
 
 exit $status

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Stress check of the duplicate guard under concurrency.
+
+Several clients, each its own process and connection (autocommit, READ
+COMMITTED), run a random mix for a few seconds on a handful of keys:
+irp_create_batch with and without allow_duplicate (with 0-3 jobs), plain
+INSERTs, irp_cancel_batch, batch status updates (INITIATED -> ACTIVE ->
+COMPLETED, and reactivation of cancelled batches) and job status updates.
+Then it checks the invariants and prints TAP:
+
+  - no key has two active batches without duplicate_of;
+  - every duplicate_of names a batch of the same key;
+  - every batch a client was told it created exists with exactly the jobs it
+    was created with, and no other batch exists;
+  - every batch has exactly one creation event in the audit trail;
+  - the only error any client saw is the descriptive duplicate error.
+
+Connects through libpq's environment (PGHOST, PGPORT, PGUSER) and works in
+its own database. Usage: stress.py [--seconds N] [--clients N] [--keys N]
+"""
+import argparse
+import json
+import multiprocessing
+import random
+import sys
+import time
+from collections import Counter
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+DATABASE = "irp_batch_stress"
+TYPES = ["EDM_CREATION", "PORTFOLIO_CREATION", "ANALYSIS"]
+DUPLICATE_MESSAGE = "Active batch already exists for configuration "
+
+
+def keys_for(n):
+    """The first n keys (configuration_id, batch_type)."""
+    return [(1 + i // len(TYPES), TYPES[i % len(TYPES)]) for i in range(n)]
+
+
+def pick(conn, sql):
+    """One random id from sql's rows, or None."""
+    row = conn.execute(sql + " ORDER BY random() LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def worker(number, seconds, keys, out):
+    """One client: random operations until the time is up; reports what it did."""
+    rng = random.Random(number)
+    created = []  # (batch id, jobs as sent)
+    ops = Counter()
+    errors = Counter()
+    unexpected = []
+    sequence = 0
+    with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            configuration_id, batch_type = rng.choice(keys)
+            op = rng.choices(
+                ["create", "create_dup", "insert", "cancel", "activate", "complete", "reactivate", "job"],
+                weights=[30, 12, 8, 15, 8, 5, 7, 15])[0]
+            ops[op] += 1
+            try:
+                if op in ("create", "create_dup"):
+                    jobs = []
+                    for _ in range(rng.randint(0, 3)):
+                        sequence += 1
+                        jobs.append({"client": number, "n": sequence})
+                    batch_id = conn.execute(
+                        "SELECT irp_create_batch(%s, %s, %s, allow_duplicate => %s, jobs => %s)",
+                        (batch_type, configuration_id, number, op == "create_dup",
+                         Jsonb(jobs) if jobs else None)).fetchone()[0]
+                    created.append((batch_id, jobs))
+                elif op == "insert":
+                    batch_id = conn.execute(
+                        "INSERT INTO irp_batch (step_id, configuration_id, batch_type)"
+                        " VALUES (%s, %s, %s) RETURNING id",
+                        (number, configuration_id, batch_type)).fetchone()[0]
+                    created.append((batch_id, []))
+                elif op == "cancel":
+                    batch_id = pick(conn, "SELECT id FROM irp_batch WHERE status IN ('INITIATED', 'ACTIVE')")
+                    if batch_id is not None:
+                        conn.execute("SELECT irp_cancel_batch(%s, 'stress')", (batch_id,))
+                elif op == "activate":
+                    conn.execute("UPDATE irp_batch SET status = 'ACTIVE', updated_ts = now() WHERE id = ("
+                                 "SELECT id FROM irp_batch WHERE status = 'INITIATED' ORDER BY random() LIMIT 1)")
+                elif op == "complete":
+                    conn.execute("UPDATE irp_batch SET status = 'COMPLETED', completed_ts = now() WHERE id = ("
+                                 "SELECT id FROM irp_batch WHERE status = 'ACTIVE' ORDER BY random() LIMIT 1)")
+                elif op == "reactivate":
+                    conn.execute("UPDATE irp_batch SET status = 'INITIATED', updated_ts = now() WHERE id = ("
+                                 "SELECT id FROM irp_batch WHERE status = 'CANCELLED' ORDER BY random() LIMIT 1)")
+                else:
+                    conn.execute(
+                        "UPDATE irp_job SET status = CASE status WHEN 'INITIATED' THEN 'SUBMITTED'"
+                        " WHEN 'SUBMITTED' THEN 'RUNNING' ELSE 'FINISHED' END::job_status_enum,"
+                        " updated_ts = now() WHERE id = (SELECT id FROM irp_job"
+                        " WHERE status IN ('INITIATED', 'SUBMITTED', 'RUNNING') ORDER BY random() LIMIT 1)")
+            except psycopg.Error as e:
+                state = e.diag.sqlstate
+                message = e.diag.message_primary or ""
+                if state == "23505" and message.startswith(DUPLICATE_MESSAGE) and e.diag.table_name == "irp_batch":
+                    errors["descriptive duplicate (23505)"] += 1
+                else:
+                    errors[f"{state}: {message}"] += 1
+                    unexpected.append(f"client {number}, {op}: {state}: {message}")
+    out.put({"created": created, "ops": dict(ops), "errors": dict(errors), "unexpected": unexpected})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--keys", type=int, default=4)
+    args = parser.parse_args()
+
+    with psycopg.connect("dbname=postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+        admin.execute(f"CREATE DATABASE {DATABASE}")
+    with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION irp_batch")
+
+    keys = keys_for(args.keys)
+    out = multiprocessing.Queue()
+    clients = [multiprocessing.Process(target=worker, args=(n, args.seconds, keys, out))
+               for n in range(1, args.clients + 1)]
+    for c in clients:
+        c.start()
+    reports = [out.get() for _ in clients]
+    for c in clients:
+        c.join()
+
+    created = {}
+    ops, errors = Counter(), Counter()
+    unexpected = []
+    for r in reports:
+        created.update({batch_id: jobs for batch_id, jobs in r["created"]})
+        ops.update(r["ops"])
+        errors.update(r["errors"])
+        unexpected += r["unexpected"]
+    print(f"# {args.clients} clients, {args.seconds:g} s, {len(keys)} keys: "
+          + ", ".join(f"{op} {n}" for op, n in sorted(ops.items())))
+    print("# errors: " + (", ".join(f"{e} x{n}" for e, n in sorted(errors.items())) or "none"))
+
+    checks = []
+    with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
+        doubled = conn.execute(
+            "SELECT configuration_id, batch_type, array_agg(id ORDER BY id) FROM irp_batch"
+            " WHERE status IN ('INITIATED', 'ACTIVE') AND duplicate_of IS NULL"
+            " GROUP BY 1, 2 HAVING count(*) > 1").fetchall()
+        checks.append((not doubled, "no key has two active batches without duplicate_of", doubled))
+
+        crossed = conn.execute(
+            "SELECT d.id, d.duplicate_of FROM irp_batch d JOIN irp_batch o ON o.id = d.duplicate_of"
+            " WHERE (o.configuration_id, o.batch_type) IS DISTINCT FROM (d.configuration_id, d.batch_type)").fetchall()
+        checks.append((not crossed, "every duplicate_of names a batch of the same key", crossed))
+
+        rows = conn.execute(
+            "SELECT b.id, coalesce(jsonb_agg(j.job_configuration_data ORDER BY j.id)"
+            " FILTER (WHERE j.id IS NOT NULL), '[]') FROM irp_batch b LEFT JOIN irp_job j ON j.batch_id = b.id"
+            " GROUP BY b.id").fetchall()
+        in_db = {batch_id: jobs for batch_id, jobs in rows}
+        missing = sorted(set(created) - set(in_db))
+        extra = sorted(set(in_db) - set(created))
+        wrong_jobs = sorted(b for b in created if b in in_db and in_db[b] != created[b])
+        checks.append((not missing and not extra,
+                       f"the {len(created)} batches the clients created exist, and no other", (missing, extra)))
+        checks.append((not wrong_jobs, "every batch has exactly the jobs it was created with", wrong_jobs))
+
+        events = conn.execute(
+            "SELECT b.id, count(e.id) FROM irp_batch b LEFT JOIN irp_batch_event e ON e.batch_id = b.id"
+            " AND e.event IN ('CREATED', 'DUPLICATE_CREATED') GROUP BY b.id HAVING count(e.id) <> 1").fetchall()
+        checks.append((not events, "every batch has exactly one creation event", events))
+
+        cancels = conn.execute(
+            "SELECT count(*) FROM irp_batch b WHERE b.status = 'CANCELLED' AND NOT EXISTS"
+            " (SELECT 1 FROM irp_batch_event e WHERE e.batch_id = b.id AND e.event IN ('CANCELLED', 'STATUS_CHANGED')"
+            " AND (e.event = 'CANCELLED' OR e.details->>'new_status' = 'CANCELLED'))").fetchone()[0]
+        checks.append((cancels == 0, "every cancelled batch has its cancellation in the audit trail", cancels))
+
+    checks.append((not unexpected, "no error other than the descriptive duplicate error", unexpected[:10]))
+    checks.append((ops["create"] + ops["create_dup"] > 0 and errors["descriptive duplicate (23505)"] > 0,
+                   "the clients raced: batches were created and duplicates refused", dict(ops)))
+
+    print(f"1..{len(checks)}")
+    failed = 0
+    for i, (ok, description, got) in enumerate(checks, 1):
+        print(f"{'ok' if ok else 'not ok'} {i} - {description}")
+        if not ok:
+            failed += 1
+            print(f"#   got: {json.dumps(got, default=str)[:2000]}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
