@@ -16,14 +16,15 @@ OBJS = \
 	src/batch_table.o \
 	src/key_claim.o src/batch_guard.o \
 	src/batch_audit.o \
+	src/event_guard.o \
 	src/create_batch.o \
 	src/cancel_batch.o \
 	src/active_batches.o
-DATA = sql/irp_batch--1.0.sql
+DATA = sql/irp_batch--1.0.sql sql/irp_batch--1.0--1.1.sql
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
-REGRESS = scenario direct_dml bad_input audit trigger_safety schema bulk_load
+REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path bulk_load
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out

@@ -6,7 +6,7 @@ CREATE EXTENSION irp_batch;
 CREATE ROLE regress_irp_auditor;
 GRANT USAGE ON SCHEMA public TO regress_irp_auditor;
 GRANT SELECT, INSERT, UPDATE, DELETE ON irp_batch, irp_job TO regress_irp_auditor;
-GRANT SELECT, INSERT ON irp_batch_event TO regress_irp_auditor;
+GRANT SELECT ON irp_batch_event TO regress_irp_auditor;
 \set SHOW_CONTEXT never
 \set VERBOSITY terse
 

@@ -4,16 +4,20 @@
 --
 CREATE EXTENSION irp_batch;
 
--- Runs stmt; returns 'ok: <first column>' or '<SQLSTATE>: <message> (<detail>)'.
+-- Runs stmt; returns 'ok: <first column>' or '<SQLSTATE>: <message> (<detail>)',
+-- and whether any row of the three tables changed.
 CREATE FUNCTION pg_temp.outcome(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-  result text; state text; msg text; det text;
+  result text; state text; msg text; det text; before text := pg_temp.contents();
 BEGIN
-  EXECUTE stmt INTO result;
-  RETURN 'ok: ' || coalesce(result, 'NULL');
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-  RETURN state || ': ' || msg || coalesce(' (' || nullif(det, '') || ')', '');
+  BEGIN
+    EXECUTE stmt INTO result;
+    result := 'ok: ' || coalesce(result, 'NULL');
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+    result := state || ': ' || msg || coalesce(' (' || nullif(det, '') || ')', '');
+  END;
+  RETURN result || CASE WHEN pg_temp.contents() = before THEN '' ELSE ' [CHANGED ROWS]' END;
 END $$;
 
 -- Everything in the three tables, as one value.
@@ -72,7 +76,7 @@ SELECT stmt, pg_temp.outcome(stmt) AS outcome FROM (VALUES
   ($$SELECT irp_cancel_batch(9999, 'gone')$$)
 ) AS cases(stmt);
 
--- None of it changed a row.
+-- None of it changed a row (each case says so above; and all of them together).
 SELECT pg_temp.contents() = :'before' AS nothing_changed;
 
 -- Values at the limits are accepted: 255 characters (also when multibyte),

@@ -8,6 +8,9 @@
 
 extern "C" {
 #include "commands/trigger.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "executor/spi.h"
 #include "utils/rel.h"
 }
@@ -68,14 +71,28 @@ Datum audit_statement(FunctionCallInfo fcinfo)
                              {}, "Create its triggers with REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows.");
     }
 
+    /* The actor is the role that changed the batches; the event is written
+     * with the audit table owner's privileges, which no application role
+     * needs to have (Security in README). */
+    const Datum actor = pg([] { return CStringGetTextDatum(GetUserNameFromId(GetUserId(), false)); });
+    const Oid owner = pg([nsp] {
+        const Oid events = get_relname_relid("irp_batch_event", nsp);
+        if (!OidIsValid(events))
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                            errmsg("table \"irp_batch_event\" of the irp_batch extension does not exist")));
+        return relation_owner(events);
+    });
     spi_connect();
     pg([td] {
         if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
             elog(ERROR, "irp_batch_audit(): SPI_register_trigger_data failed");
     });
-    Datum args[] = {Int32GetDatum(pending_cancel.batch_id), pending_cancel.details};
-    const char nulls[] = {' ', pending_cancel.batch_id != 0 ? ' ' : 'n'};
-    spi_run(prepared(query, nsp), args, nulls, false, 0);
+    Datum args[] = {actor, Int32GetDatum(pending_cancel.batch_id), pending_cancel.details};
+    const char nulls[] = {' ', ' ', pending_cancel.batch_id != 0 ? ' ' : 'n'};
+    {
+        RunAs as_owner(owner);
+        spi_run(prepared(query, nsp), args, nulls, false, 0);
+    }
     spi_finish();
     return PointerGetDatum(nullptr);
 }

@@ -173,6 +173,9 @@ Datum guard_row(FunctionCallInfo fcinfo)
     if (action.check_duplicate_of || action.check_no_duplicates || action.check_conflict) {
         const Oid nsp = table.nsp;
         spi_connect();
+        /* The guard reads as the table's owner, like a foreign-key check:
+         * the writer's SELECT privileges do not decide what it sees. */
+        RunAs as_owner(rel->rd_rel->relowner);
         std::optional<Problem> problem;
         if (action.check_duplicate_of)
             problem = check_duplicate_target(image.row, nsp);

@@ -181,6 +181,18 @@ Problem moved_with_duplicates(const BatchRow& row, std::int32_t duplicate_id)
     return p;
 }
 
+Problem audit_write_refused(std::string_view role, std::string_view operation)
+{
+    Problem p;
+    p.code = Code::InsufficientPrivilege;
+    p.message = Text("only the irp_batch extension writes the audit trail");
+    p.detail = concat_parts({"Role \"", role, "\" may not ", operation,
+                             " irp_batch_event: events are written by the triggers on irp_batch."});
+    p.hint = Text("Change the batches instead; each change is recorded with your role as its actor.");
+    p.table = "irp_batch_event";
+    return p;
+}
+
 Problem trigger_misuse(std::string_view message, std::string_view detail, std::string_view hint)
 {
     Problem p;

@@ -78,6 +78,12 @@ Problem duplicate_of_after_snapshot(const BatchRow& row);
 Problem moved_with_duplicates(const BatchRow& row, std::int32_t duplicate_id);
 
 /* A trigger function of the extension used where it does not belong (SQLSTATE 39P01). */
+/*
+ * A role other than the audit table's owner wrote irp_batch_event directly
+ * (SQLSTATE 42501); operation is "INSERT", "UPDATE", "DELETE" or "TRUNCATE".
+ */
+Problem audit_write_refused(std::string_view role, std::string_view operation);
+
 Problem trigger_misuse(std::string_view message, std::string_view detail = {}, std::string_view hint = {});
 
 /* Another BEFORE trigger on table skipped a row function wrote (SQLSTATE 09000). */

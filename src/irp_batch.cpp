@@ -11,6 +11,7 @@
  *   key_claim.*       race-safe probe of a key's active batches: claim lock, dirty snapshot
  *   batch_guard.cpp   BEFORE INSERT/UPDATE trigger: the duplicate guard
  *   batch_audit.*     statement triggers: the audit trail
+ *   event_guard.cpp   statement trigger on irp_batch_event: only its owner writes it
  *   create_batch.cpp, cancel_batch.cpp, active_batches.cpp: the SQL API
  */
 extern "C" {

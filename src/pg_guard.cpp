@@ -75,6 +75,7 @@ int sqlstate_of(Code code) noexcept
     case Code::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
     case Code::TriggerProtocol: return ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED;
     case Code::SerializationFailure: return ERRCODE_T_R_SERIALIZATION_FAILURE;
+    case Code::InsufficientPrivilege: return ERRCODE_INSUFFICIENT_PRIVILEGE;
     case Code::Internal: return ERRCODE_INTERNAL_ERROR;
     }
     return ERRCODE_INTERNAL_ERROR;

@@ -22,6 +22,7 @@ enum class Code {
     FeatureNotSupported,    /* 0A000 */
     TriggerProtocol,        /* 39P01 */
     SerializationFailure,   /* 40001 */
+    InsufficientPrivilege,  /* 42501 */
     Internal,               /* XX000 */
 };
 

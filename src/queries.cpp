@@ -13,7 +13,10 @@
 #include <string_view>
 
 extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type_d.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
@@ -123,25 +126,25 @@ const Statement statements[] = {
     {ACTIVE_ROWS(""), 1, {INT4OID}},
     /* ActiveForConfigAndType($1 configuration_id, $2 batch_type) */
     {ACTIVE_ROWS(" AND b.batch_type OPERATOR(pg_catalog.=) $2"), 2, {INT4OID, TEXTOID}},
-    /* AuditInsert: transition table new_rows */
+    /* AuditInsert($1 actor): transition table new_rows */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
      " SELECT n.id,"
      "  CASE WHEN n.duplicate_of IS NULL THEN 'CREATED' ELSE 'DUPLICATE_CREATED' END,"
-     "  CURRENT_USER,"
+     "  $1,"
      "  pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
      "   'configuration_id', n.configuration_id, 'batch_type', n.batch_type,"
      "   'step_id', n.step_id, 'status', n.status, 'duplicate_of', n.duplicate_of))"
      " FROM new_rows n ORDER BY n.id",
-     0, {}},
-    /* AuditUpdate($1 batch being cancelled by irp_cancel_batch or 0, $2 its details) */
+     1, {TEXTOID}},
+    /* AuditUpdate($1 actor, $2 batch being cancelled by irp_cancel_batch or 0, $3 its details) */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, reason, actor, details)"
      " SELECT n.id,"
      "  CASE WHEN f.by_cancel THEN 'CANCELLED'"
      "       WHEN f.status_changed THEN 'STATUS_CHANGED'"
      "       WHEN f.key_changed THEN 'KEY_CHANGED' ELSE 'DUPLICATE_OF_CHANGED' END,"
      "  CASE WHEN f.by_cancel THEN n.cancel_reason END,"
-     "  CURRENT_USER,"
-     "  CASE WHEN f.by_cancel THEN $2 ELSE pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+     "  $1,"
+     "  CASE WHEN f.by_cancel THEN $3 ELSE pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
      "   'old_status', CASE WHEN f.status_changed THEN o.status END,"
      "   'new_status', CASE WHEN f.status_changed THEN n.status END,"
      "   'old_configuration_id', CASE WHEN f.key_changed THEN o.configuration_id END,"
@@ -157,21 +160,21 @@ const Statement statements[] = {
      "    OR o.batch_type OPERATOR(pg_catalog.<>) n.batch_type) AS key_changed,"
      "   COALESCE((o.duplicate_of IS NULL) OPERATOR(pg_catalog.<>) (n.duplicate_of IS NULL)"
      "    OR o.duplicate_of OPERATOR(pg_catalog.<>) n.duplicate_of, false) AS duplicate_of_changed,"
-     "   (n.id OPERATOR(pg_catalog.=) $1"
+     "   (n.id OPERATOR(pg_catalog.=) $2"
      "    AND n.status OPERATOR(pg_catalog.=) 'CANCELLED'::@extschema@.batch_status_enum) AS by_cancel) f"
      " WHERE f.status_changed OR f.key_changed OR f.duplicate_of_changed"
      " ORDER BY n.id",
-     2, {INT4OID, JSONBOID}},
-    /* AuditDelete: transition table old_rows */
+     3, {TEXTOID, INT4OID, JSONBOID}},
+    /* AuditDelete($1 actor): transition table old_rows */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
-     " SELECT o.id, 'DELETED', CURRENT_USER, " DELETED_DETAILS("o", "")
+     " SELECT o.id, 'DELETED', $1, " DELETED_DETAILS("o", "")
      " FROM old_rows o ORDER BY o.id",
-     0, {}},
-    /* AuditTruncate: every row, before TRUNCATE removes them */
+     1, {TEXTOID}},
+    /* AuditTruncate($1 actor): every row, before TRUNCATE removes them */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
-     " SELECT b.id, 'DELETED', CURRENT_USER, " DELETED_DETAILS("b", ", 'truncated', true")
+     " SELECT b.id, 'DELETED', $1, " DELETED_DETAILS("b", ", 'truncated', true")
      " FROM @extschema@.irp_batch b ORDER BY b.id",
-     0, {}},
+     1, {TEXTOID}},
 };
 
 static_assert(sizeof(statements) / sizeof(statements[0]) == static_cast<std::size_t>(Query::Count_),
@@ -254,6 +257,24 @@ SPIPlanPtr prepared(Query q, Oid nsp)
         return plan;
     });
     return slot;
+}
+
+RunAs::RunAs(Oid role) noexcept
+{
+    GetUserIdAndSecContext(&saved_user_, &saved_context_);
+    SetUserIdAndSecContext(role, saved_context_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+}
+
+RunAs::~RunAs() { SetUserIdAndSecContext(saved_user_, saved_context_); }
+
+Oid relation_owner(Oid relid)
+{
+    HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+    if (!HeapTupleIsValid(tuple))
+        elog(ERROR, "irp_batch: cache lookup failed for relation %u", relid);
+    const Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+    ReleaseSysCache(tuple);
+    return owner;
 }
 
 void spi_connect()

@@ -41,6 +41,26 @@ enum class Query {
  */
 SPIPlanPtr prepared(Query q, Oid nsp);
 
+/*
+ * While in scope, SQL runs with the privileges of role (as PostgreSQL's
+ * foreign-key triggers run theirs as the table's owner). The previous user
+ * comes back at scope exit, and on error with the (sub)transaction's abort.
+ */
+class RunAs {
+public:
+    explicit RunAs(Oid role) noexcept;
+    ~RunAs();
+    RunAs(const RunAs&) = delete;
+    RunAs& operator=(const RunAs&) = delete;
+
+private:
+    Oid saved_user_;
+    int saved_context_;
+};
+
+/* The owner of relation relid; call through pg(). */
+Oid relation_owner(Oid relid);
+
 /* Connects to SPI. */
 void spi_connect();
 

@@ -1,11 +1,11 @@
--- The schema contract of irp_batch 1.0: types, tables, columns, constraints,
+-- The schema contract of irp_batch 1.1: types, tables, columns, constraints,
 -- the proposal's partial unique index, the triggers and the SQL API.
 \ir pgtap_begin.psql
 CREATE SCHEMA irp;
 CREATE EXTENSION irp_batch SCHEMA irp;
 SET search_path = irp, public;
 
-SELECT plan(70);
+SELECT plan(74);
 
 -- Types
 SELECT enum_has_labels('irp', 'batch_status_enum',
@@ -90,6 +90,12 @@ SELECT is((SELECT tgtype::int & (1 | 2 | 4 | 16) FROM pg_trigger
 SELECT function_lang_is('irp', 'irp_batch_guard', ARRAY[]::name[], 'c', 'the guard is C++ (LANGUAGE C)');
 SELECT triggers_are('irp', 'irp_batch', ARRAY['irp_batch_guard', 'irp_batch_audit_insert', 'irp_batch_audit_update',
   'irp_batch_audit_delete', 'irp_batch_audit_truncate'], 'irp_batch has the guard and the audit triggers');
+SELECT triggers_are('irp', 'irp_batch_event', ARRAY['irp_batch_event_guard'], 'irp_batch_event has its write guard');
+SELECT is((SELECT tgtype::int & (1 | 2 | 4 | 8 | 16 | 32) FROM pg_trigger
+            WHERE tgrelid = 'irp.irp_batch_event'::regclass AND tgname = 'irp_batch_event_guard'),
+          2 | 4 | 8 | 16 | 32, 'the event guard fires BEFORE INSERT, UPDATE, DELETE and TRUNCATE FOR EACH STATEMENT');
+SELECT ok(NOT has_function_privilege('public', 'irp.irp_batch_event_guard()', 'EXECUTE'),
+  'PUBLIC may not execute the event guard');
 
 -- The SQL API
 SELECT is(pg_get_function_identity_arguments('irp.irp_create_batch'::regproc),
@@ -111,7 +117,8 @@ SELECT is(pg_get_function_result('irp.irp_get_active_batches_for_config'::regpro
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'irp'::regnamespace AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
               AND NOT p.proisstrict),
-  ARRAY['irp_batch_audit', 'irp_batch_guard', 'irp_cancel_batch', 'irp_create_batch', 'irp_get_active_batches_for_config'],
+  ARRAY['irp_batch_audit', 'irp_batch_event_guard', 'irp_batch_guard', 'irp_cancel_batch', 'irp_create_batch',
+        'irp_get_active_batches_for_config'],
   'every function is C++ (LANGUAGE C) and not STRICT');
 SELECT is((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'irp'::regnamespace AND p.prosecdef), 0::bigint,
   'no function is SECURITY DEFINER');
@@ -123,7 +130,8 @@ SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE
         'irp_batch_id_seq', 'irp_job_id_seq', 'irp_batch_event_id_seq'],
   'pg_dump keeps the rows of the three tables and their sequences');
 SELECT is((SELECT count(*) FROM pg_description d JOIN pg_proc p ON p.oid = d.objoid AND d.classoid = 'pg_proc'::regclass
-            WHERE p.pronamespace = 'irp'::regnamespace), 5::bigint, 'every function has a comment');
+            WHERE p.pronamespace = 'irp'::regnamespace), 6::bigint, 'every function has a comment');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'irp_batch'), '1.1', 'CREATE EXTENSION installs 1.1');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,45 @@
+/* irp_batch--1.0--1.1.sql: update script from irp_batch 1.0 to 1.1 */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION irp_batch UPDATE TO '1.1'" to load this file. \quit
+
+--
+-- An unforgeable audit trail. From 1.1 the audit triggers write
+-- irp_batch_event with its owner's privileges, recording the acting role as
+-- actor, so application roles need no privilege on it beyond SELECT; a
+-- statement trigger refuses every write by any role but the owner.
+--
+
+CREATE FUNCTION @extschema@.irp_batch_event_guard() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'irp_batch_event_guard';
+COMMENT ON FUNCTION @extschema@.irp_batch_event_guard() IS
+    'BEFORE statement trigger on irp_batch_event: refuses INSERT, UPDATE, DELETE and TRUNCATE by any role but the table''s owner (SQLSTATE 42501)';
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_event_guard() FROM PUBLIC;
+
+CREATE TRIGGER irp_batch_event_guard
+    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.irp_batch_event
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.irp_batch_event_guard();
+COMMENT ON TRIGGER irp_batch_event_guard ON @extschema@.irp_batch_event IS
+    'Only the audit triggers on irp_batch (running as this table''s owner) and the owner write the audit trail';
+
+-- 1.0 asked for INSERT on irp_batch_event to be granted to application
+-- roles; take back every write privilege granted to anyone but the owner.
+DO $$
+DECLARE
+    grantee pg_catalog.text;
+BEGIN
+    FOR grantee IN
+        SELECT DISTINCT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                             ELSE pg_catalog.quote_ident(r.rolname) END
+        FROM pg_catalog.pg_class c
+        CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+        LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+        WHERE c.oid OPERATOR(pg_catalog.=) '@extschema@.irp_batch_event'::pg_catalog.regclass
+          AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+          AND a.privilege_type OPERATOR(pg_catalog.=) ANY ('{INSERT,UPDATE,DELETE,TRUNCATE}'::pg_catalog.text[])
+    LOOP
+        EXECUTE pg_catalog.format(
+            'REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON TABLE @extschema@.irp_batch_event FROM %s', grantee);
+    END LOOP;
+END
+$$;
