@@ -126,6 +126,22 @@ SET session_replication_role = replica;
 INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (1, 42, 'PORTFOLIO_CREATION');
 RESET session_replication_role;
 
+-- A duplicate_of that names another key's batch is refused by UPDATE too.
+SELECT pg_temp.outcome($$UPDATE irp_batch SET duplicate_of = 1
+  WHERE id = (SELECT max(id) FROM irp_batch WHERE configuration_id <> 42)$$);
+
+-- Deleting batches that have jobs: the jobs' foreign key refuses it (delete
+-- the jobs first); TRUNCATE needs irp_job in the same statement. Nothing is
+-- removed by the refused statements.
+SELECT count(*) AS batches_before, (SELECT count(*) FROM irp_job) AS jobs_before FROM irp_batch;
+SELECT pg_temp.outcome($$DELETE FROM irp_batch WHERE id IN (SELECT batch_id FROM irp_job)$$);
+SELECT pg_temp.outcome($$TRUNCATE irp_batch$$);
+SELECT count(*) AS batches_after, (SELECT count(*) FROM irp_job) AS jobs_after FROM irp_batch;
+-- Jobs first, then the batch: allowed, and recorded.
+DELETE FROM irp_job WHERE batch_id = 1;
+DELETE FROM irp_batch WHERE id = 1 RETURNING id;
+SELECT batch_id, event, details->>'status' AS status FROM irp_batch_event WHERE event = 'DELETED';
+
 -- Never two active non-duplicate batches for one key.
 SELECT configuration_id, batch_type, count(*)
   FROM irp_batch WHERE status IN ('INITIATED', 'ACTIVE') AND duplicate_of IS NULL
