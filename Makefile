@@ -14,21 +14,26 @@ OBJS = \
 	src/sql_args.o \
 	src/batch_rules.o \
 	src/batch_table.o \
-	src/key_claim.o src/batch_guard.o \
+	src/key_claim.o \
+	src/batch_guard.o \
 	src/batch_audit.o \
 	src/event_guard.o \
+	src/new_batch.o \
 	src/create_batch.o \
 	src/cancel_batch.o \
-	src/active_batches.o
+	src/active_batches.o \
+	src/result_set.o \
+	src/preflight.o \
+	src/ensure_batch.o
 DATA = sql/irp_batch--1.0.sql sql/irp_batch--1.0--1.1.sql
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
-REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path upgrade bulk_load
+REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path preflight upgrade bulk_load
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out
-ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate
+ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure
 ISOLATION_OPTS = --inputdir=. --encoding=UTF8 --load-extension=irp_batch
 
 PG_CONFIG ?= pg_config

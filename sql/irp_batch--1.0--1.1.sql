@@ -43,3 +43,29 @@ BEGIN
     END LOOP;
 END
 $$;
+
+--
+-- The client side of the proposal: the notebook's pre-flight, and the
+-- idempotent re-run.
+--
+
+CREATE FUNCTION @extschema@.irp_batch_preflight(
+    configuration_id integer,
+    batch_types      text[])
+RETURNS TABLE (batch_type text, batch_id integer, status @extschema@.batch_status_enum,
+               created_ts timestamptz, created_by text, job_count bigint, duplicate_of integer)
+LANGUAGE C STABLE PARALLEL UNSAFE ROWS 4
+AS 'MODULE_PATHNAME', 'irp_batch_preflight';
+COMMENT ON FUNCTION @extschema@.irp_batch_preflight(integer, text[]) IS
+    'For each batch type in the order given: its INITIATED/ACTIVE batches of the configuration, oldest first, or one row with a NULL batch_id';
+
+CREATE FUNCTION @extschema@.irp_ensure_batch(
+    batch_type       text,
+    configuration_id integer,
+    step_id          integer,
+    jobs             jsonb DEFAULT NULL)
+RETURNS TABLE (batch_id integer, created boolean)
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1
+AS 'MODULE_PATHNAME', 'irp_ensure_batch';
+COMMENT ON FUNCTION @extschema@.irp_ensure_batch(text, integer, integer, jsonb) IS
+    'The idempotent re-run: the active batch the duplicate error would name (created false, no jobs added), or a new batch with its jobs (created true); concurrent calls for one key return the same batch';

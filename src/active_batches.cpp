@@ -4,16 +4,12 @@
  */
 extern "C" {
 #include "postgres.h"
-#include "access/htup_details.h"
-#include "executor/spi.h"
-#include "funcapi.h"
-#include "miscadmin.h"
-#include "utils/tuplestore.h"
 }
 
 #include "batch_rules.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
+#include "result_set.hpp"
 #include "sql_args.hpp"
 
 namespace irp {
@@ -21,37 +17,6 @@ namespace irp {
 namespace {
 
 constexpr std::string_view function_name = "irp_get_active_batches_for_config";
-constexpr int result_columns = 6;
-
-/* Prepares fcinfo to return a materialized set; call through pg(). */
-void begin_materialized_result(FunctionCallInfo fcinfo)
-{
-#if PG_VERSION_NUM >= 150000
-    InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-#else
-    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    if (rsinfo == nullptr || !IsA(rsinfo, ReturnSetInfo) || !(rsinfo->allowedModes & SFRM_Materialize))
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("set-valued function called in context that cannot accept a set")));
-    MemoryContext old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-    rsinfo->returnMode = SFRM_Materialize;
-    rsinfo->setDesc = CreateTupleDescCopy(rsinfo->expectedDesc);
-    rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
-    MemoryContextSwitchTo(old);
-#endif
-}
-
-/* Copies the rows of the last SPI result into the function's result; call through pg(). */
-void store_rows(FunctionCallInfo fcinfo, std::uint64_t rows)
-{
-    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    Datum values[result_columns];
-    bool nulls[result_columns];
-    for (std::uint64_t i = 0; i < rows; ++i) {
-        heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-    }
-}
 
 /* The function's body. */
 Datum active_batches(FunctionCallInfo fcinfo)
@@ -63,11 +28,11 @@ Datum active_batches(FunctionCallInfo fcinfo)
         args[1] = batch_type_arg(fcinfo, 1, function_name).datum;
     const Oid nsp = function_schema(fcinfo);
 
-    pg([fcinfo] { begin_materialized_result(fcinfo); });
+    begin_result_set(fcinfo);
     spi_connect();
     const Query q = by_type ? Query::ActiveForConfigAndType : Query::ActiveForConfig;
     const std::uint64_t rows = spi_run(prepared(q, nsp), args, nullptr, true, 0);
-    pg([fcinfo, rows] { store_rows(fcinfo, rows); });
+    put_spi_rows(fcinfo, rows);
     spi_finish();
     return Datum(0);
 }

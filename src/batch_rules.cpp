@@ -233,6 +233,21 @@ void validate_id(std::string_view argument, std::int32_t id)
     throw p;
 }
 
+void invalid_batch_types(Text detail)
+{
+    throw invalid("batch_types", std::move(detail));
+}
+
+void null_batch_type_element(std::string_view function, std::size_t index)
+{
+    Problem p;
+    p.code = Code::NullValueNotAllowed;
+    p.message = Text("batch_types must not contain null");
+    p.detail = concat_parts({function, "() was called with a NULL as element ",
+                             number_text(static_cast<std::int64_t>(index)), " of batch_types."});
+    throw p;
+}
+
 void validate_batch_type(std::string_view batch_type, std::size_t chars)
 {
     if (batch_type.empty())

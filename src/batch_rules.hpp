@@ -95,6 +95,12 @@ void require_not_null(bool is_null, std::string_view function, std::string_view 
 /* Throws Problem (22023) unless id is a positive integer. */
 void validate_id(std::string_view argument, std::int32_t id);
 
+/* A bad batch_types array (22023). */
+[[noreturn]] void invalid_batch_types(Text detail);
+
+/* A NULL element (1-based index) of batch_types (22004). */
+[[noreturn]] void null_batch_type_element(std::string_view function, std::size_t index);
+
 /* Throws Problem (22023) unless batch_type is a valid batch type; chars is its length in characters. */
 void validate_batch_type(std::string_view batch_type, std::size_t chars);
 

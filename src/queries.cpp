@@ -126,6 +126,18 @@ const Statement statements[] = {
     {ACTIVE_ROWS(""), 1, {INT4OID}},
     /* ActiveForConfigAndType($1 configuration_id, $2 batch_type) */
     {ACTIVE_ROWS(" AND b.batch_type OPERATOR(pg_catalog.=) $2"), 2, {INT4OID, TEXTOID}},
+    /* Preflight($1 configuration_id, $2 batch types): each type once, in the
+     * order given, with its active batches oldest first or one empty row */
+    {"SELECT t.batch_type, b.id, b.status, b.created_ts, b.created_by::pg_catalog.text, b.job_count, b.duplicate_of"
+     " FROM (SELECT u.batch_type, pg_catalog.min(u.n) AS n"
+     "       FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(batch_type, n) GROUP BY u.batch_type) t"
+     " LEFT JOIN LATERAL (SELECT b.id, b.status, b.created_ts, b.created_by, " JOB_COUNT " AS job_count,"
+     "       b.duplicate_of FROM @extschema@.irp_batch b"
+     "       WHERE b.configuration_id OPERATOR(pg_catalog.=) $1"
+     "       AND b.batch_type OPERATOR(pg_catalog.=) t.batch_type"
+     "       AND b.status " ACTIVE_BATCH ") b ON true"
+     " ORDER BY t.n, b.created_ts, b.id",
+     2, {INT4OID, TEXTARRAYOID}},
     /* AuditInsert($1 actor): transition table new_rows */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
      " SELECT n.id,"

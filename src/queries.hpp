@@ -28,6 +28,7 @@ enum class Query {
     CancelBatch,             /* irp_cancel_batch: the batch row */
     ActiveForConfig,         /* irp_get_active_batches_for_config, every type */
     ActiveForConfigAndType,  /* irp_get_active_batches_for_config, one type */
+    Preflight,               /* irp_batch_preflight */
     AuditInsert,             /* audit trigger, per statement */
     AuditUpdate,
     AuditDelete,

@@ -4,7 +4,9 @@
 #include "sql_args.hpp"
 
 extern "C" {
+#include "catalog/pg_type_d.h"
 #include "mb/pg_wchar.h"
+#include "utils/array.h"
 #include "utils/lsyscache.h"
 }
 
@@ -50,6 +52,42 @@ TextArg batch_type_arg(FunctionCallInfo fcinfo, int n, std::string_view function
     }));
     validate_batch_type(arg.value, chars);
     return arg;
+}
+
+Datum batch_types_arg(FunctionCallInfo fcinfo, int n, std::string_view function)
+{
+    require_not_null(PG_ARGISNULL(n), function, "batch_types");
+    struct Elements {
+        Datum array;
+        int dims;
+        Datum* values;
+        bool* nulls;
+        int count;
+    };
+    const Elements e = pg([fcinfo, n] {
+        ArrayType* a = PG_GETARG_ARRAYTYPE_P(n);
+        Elements out{PointerGetDatum(a), ARR_NDIM(a), nullptr, nullptr, 0};
+        deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &out.values, &out.nulls, &out.count);
+        return out;
+    });
+    if (e.dims > 1)
+        invalid_batch_types(Text("batch_types must be a one-dimensional array."));
+    for (int i = 0; i < e.count; ++i) {
+        if (e.nulls[i])
+            null_batch_type_element(function, static_cast<std::size_t>(i) + 1);
+        const text* t = DatumGetTextPP(e.values[i]);
+        const std::string_view value(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+        const std::size_t chars = static_cast<std::size_t>(
+            pg([&value] { return pg_mbstrlen_with_len(value.data(), static_cast<int>(value.size())); }));
+        try {
+            validate_batch_type(value, chars);
+        } catch (Problem& p) {
+            p.message = Text("invalid batch_types");
+            p.detail = concat_parts({"Element ", number_text(static_cast<std::int64_t>(i) + 1), ": ", p.detail});
+            throw;
+        }
+    }
+    return e.array;
 }
 
 }  // namespace irp

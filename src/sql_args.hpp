@@ -35,6 +35,12 @@ TextArg text_arg(FunctionCallInfo fcinfo, int n, std::string_view function, std:
 /* Argument n: a valid batch_type (batch_rules.hpp), else 22004 (NULL) or 22023. */
 TextArg batch_type_arg(FunctionCallInfo fcinfo, int n, std::string_view function);
 
+/*
+ * Argument n: a one-dimensional text[] of valid batch types, else 22004 (a
+ * NULL array or element) or 22023. Returns the array's Datum.
+ */
+Datum batch_types_arg(FunctionCallInfo fcinfo, int n, std::string_view function);
+
 /* Whether argument n is NULL. */
 inline bool arg_is_null(FunctionCallInfo fcinfo, int n) { return PG_ARGISNULL(n); }
 

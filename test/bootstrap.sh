@@ -10,7 +10,9 @@ packages=(
   postgresql-server-dev-15          # pg_config, PGXS, server headers, pg_regress, isolationtester
   postgresql-15-pgtap               # pgTAP
   libtap-parser-sourcehandler-pgtap-perl  # pg_prove
-  python3-psycopg                   # runs README's Python example
+  python3-psycopg                   # README's Python example, the Python client, the stress check
+  python3-pytest                    # the Python client's tests
+  jupyter-nbconvert python3-ipykernel  # runs the Step 03 notebook headless
 )
 
 missing=()

@@ -5,7 +5,7 @@ CREATE SCHEMA irp;
 CREATE EXTENSION irp_batch SCHEMA irp;
 SET search_path = irp, public;
 
-SELECT plan(74);
+SELECT plan(78);
 
 -- Types
 SELECT enum_has_labels('irp', 'batch_status_enum',
@@ -114,11 +114,20 @@ SELECT is(pg_get_function_arguments('irp.irp_get_active_batches_for_config'::reg
 SELECT is(pg_get_function_result('irp.irp_get_active_batches_for_config'::regproc),
   'TABLE(id integer, batch_type text, status batch_status_enum, created_ts timestamp with time zone, job_count bigint, duplicate_of integer)',
   'irp_get_active_batches_for_config result');
+SELECT is(pg_get_function_arguments('irp.irp_batch_preflight'::regproc),
+  'configuration_id integer, batch_types text[]', 'irp_batch_preflight arguments');
+SELECT is(pg_get_function_result('irp.irp_batch_preflight'::regproc),
+  'TABLE(batch_type text, batch_id integer, status batch_status_enum, created_ts timestamp with time zone, created_by text, job_count bigint, duplicate_of integer)',
+  'irp_batch_preflight result');
+SELECT is(pg_get_function_arguments('irp.irp_ensure_batch'::regproc),
+  'batch_type text, configuration_id integer, step_id integer, jobs jsonb DEFAULT NULL::jsonb', 'irp_ensure_batch arguments');
+SELECT is(pg_get_function_result('irp.irp_ensure_batch'::regproc),
+  'TABLE(batch_id integer, created boolean)', 'irp_ensure_batch result');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'irp'::regnamespace AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
               AND NOT p.proisstrict),
-  ARRAY['irp_batch_audit', 'irp_batch_event_guard', 'irp_batch_guard', 'irp_cancel_batch', 'irp_create_batch',
-        'irp_get_active_batches_for_config'],
+  ARRAY['irp_batch_audit', 'irp_batch_event_guard', 'irp_batch_guard', 'irp_batch_preflight', 'irp_cancel_batch',
+        'irp_create_batch', 'irp_ensure_batch', 'irp_get_active_batches_for_config'],
   'every function is C++ (LANGUAGE C) and not STRICT');
 SELECT is((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'irp'::regnamespace AND p.prosecdef), 0::bigint,
   'no function is SECURITY DEFINER');
@@ -130,7 +139,7 @@ SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE
         'irp_batch_id_seq', 'irp_job_id_seq', 'irp_batch_event_id_seq'],
   'pg_dump keeps the rows of the three tables and their sequences');
 SELECT is((SELECT count(*) FROM pg_description d JOIN pg_proc p ON p.oid = d.objoid AND d.classoid = 'pg_proc'::regclass
-            WHERE p.pronamespace = 'irp'::regnamespace), 6::bigint, 'every function has a comment');
+            WHERE p.pronamespace = 'irp'::regnamespace), 8::bigint, 'every function has a comment');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'irp_batch'), '1.1', 'CREATE EXTENSION installs 1.1');
 
 SELECT * FROM finish();

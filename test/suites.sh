@@ -54,6 +54,13 @@ bash test/backup.sh 2>&1 | tee backup.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "$(grep -cE '^ok [0-9]' backup.log) $(grep -cE '^not ok [0-9]' backup.log)" > counts/backup
 
+# The Python client (clients/python) and the Step 03 notebook (examples/),
+# run for real: pytest, then the notebook three times with nbconvert.
+echo "== Python client and Step 03 notebook"
+bash test/python_client.sh 2>&1 | tee python_client.log
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+echo "$(grep -cE '^ok [0-9]' python_client.log) $(grep -cE '^not ok [0-9]' python_client.log)" > counts/python_client
+
 # Stress, for a few seconds.
 run_stress 5
 

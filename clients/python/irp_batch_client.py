@@ -1,0 +1,393 @@
+"""Python helpers for the irp_batch PostgreSQL extension (psycopg 3).
+
+The functions have the signatures of Proposal 002's helpers, so a notebook
+calls them without handling connections::
+
+    import irp_batch_client as irp
+
+    batch_id = irp.create_batch("EDM_CREATION", 42, 3, jobs=[{"edm": "EDM_A"}])
+    irp.get_active_batches_for_config(42)          # [{'id': ..., 'status': 'INITIATED', ...}]
+    irp.cancel_batch(batch_id, reason="Re-ran Step 03 by mistake")
+
+Connections
+    Each call opens its own connection, runs in one transaction, commits
+    before it returns and rolls back if it raises, then closes the
+    connection. So a call has either happened completely or not at all, and
+    an error never leaves a broken connection behind in the notebook.
+
+    The connection comes from libpq's environment (PGHOST, PGPORT, PGUSER,
+    PGDATABASE, PGPASSWORD, PGSERVICE, ~/.pgpass) unless ``configure()`` says
+    otherwise: ``configure("dbname=irp host=db")`` or
+    ``configure(factory=my_connect)``.
+
+    Every function also accepts ``conn=`` (keyword only), a psycopg
+    connection of your own, which it leaves open. It then runs inside
+    ``conn.transaction()``, psycopg's rules: with no transaction in progress
+    (an autocommit connection, or one that is idle) the call commits when it
+    returns and rolls back if it raises, as above; inside a transaction of
+    yours (``with conn.transaction():``, or earlier statements on a
+    non-autocommit connection) it runs in a savepoint: an error undoes only
+    the call's work and your transaction remains usable, and what the call
+    did is committed when your transaction is.
+
+Schema
+    The functions are called in the schema the extension is installed in
+    (looked up in pg_extension on each call), unless ``schema=`` or
+    ``configure(schema=...)`` names one.
+
+Errors
+    Every error is a ``BatchError`` whose ``sqlstate`` is the server's
+    SQLSTATE (``None`` for errors that did not come from the server, such as a
+    failed connection). A refused duplicate is a ``DuplicateBatchError``
+    (SQLSTATE 23505 on idx_batch_unique_active) that carries the existing
+    batch's id and status; an unknown batch is a ``BatchNotFoundError``
+    (P0002). The psycopg exception is the ``__cause__``, its diagnostic the
+    ``diag`` attribute. Wrong Python types (a float or bool as an id, a string
+    as the list of batch types) raise ``TypeError`` before anything is sent.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+__all__ = [
+    "BatchError",
+    "BatchNotFoundError",
+    "DuplicateBatchError",
+    "EnsuredBatch",
+    "cancel_batch",
+    "configure",
+    "connect",
+    "create_batch",
+    "ensure_batch",
+    "get_active_batches_for_config",
+    "preflight",
+]
+
+EXTENSION = "irp_batch"
+UNIQUE_INDEX = "idx_batch_unique_active"
+
+# The guard's message (README, Errors). batch_type is written as given, quotes
+# included, so the pattern is anchored at both ends and the type is greedy.
+_DUPLICATE_MESSAGE = re.compile(
+    r"Active batch already exists for configuration (?P<configuration_id>\d+) "
+    r"and batch_type '(?P<batch_type>.*)': Batch ID (?P<batch_id>\d+) "
+    r"\(status: (?P<status>[A-Z]+)\)",
+    re.S,
+)
+# PostgreSQL's own unique-violation detail, seen when the guard did not write
+# the error (two sessions racing for one key, or the trigger disabled).
+_INDEX_DETAIL = re.compile(
+    r"Key \(configuration_id, batch_type\)=\((?P<configuration_id>\d+), (?P<batch_type>.*)\) already exists\.",
+    re.S,
+)
+_NOT_FOUND_MESSAGE = re.compile(r"Batch (?P<batch_id>\d+) not found")
+
+
+class BatchError(Exception):
+    """An irp_batch call failed.
+
+    Attributes: ``message`` (the server's primary message), ``sqlstate``,
+    ``detail`` and ``hint`` (``None`` when absent), ``diag`` (psycopg's
+    ``Diagnostic``, or ``None``).
+    """
+
+    def __init__(self, message: str, *, sqlstate: Optional[str] = None,
+                 detail: Optional[str] = None, hint: Optional[str] = None,
+                 diag: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.sqlstate = sqlstate
+        self.detail = detail
+        self.hint = hint
+        self.diag = diag
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.detail:
+            text += f"\nDETAIL: {self.detail}"
+        if self.hint:
+            text += f"\nHINT: {self.hint}"
+        return text
+
+
+class DuplicateBatchError(BatchError):
+    """An active batch already exists for the key (SQLSTATE 23505).
+
+    ``batch_id`` and ``status`` name that batch, ``configuration_id`` and
+    ``batch_type`` the key, all read from the server's error. When the error
+    is PostgreSQL's bare unique violation instead of the guard's message (two
+    sessions creating one key at the same instant), ``batch_id`` and
+    ``status`` are ``None``: ask ``get_active_batches_for_config()``.
+    ``hint`` says what to do in Python; the server's own hint, in SQL terms,
+    stays in ``diag.message_hint``.
+    """
+
+    def __init__(self, message: str, *, batch_id: Optional[int], status: Optional[str],
+                 configuration_id: Optional[int], batch_type: Optional[str], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.batch_id = batch_id
+        self.status = status
+        self.configuration_id = configuration_id
+        self.batch_type = batch_type
+
+
+class BatchNotFoundError(BatchError):
+    """The batch does not exist (SQLSTATE P0002). ``batch_id`` names it."""
+
+    def __init__(self, message: str, *, batch_id: Optional[int], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.batch_id = batch_id
+
+
+class EnsuredBatch(NamedTuple):
+    """What ``ensure_batch()`` returns: the batch's id, and whether this call created it."""
+
+    batch_id: int
+    created: bool
+
+
+#
+# Connections
+#
+
+_lock = threading.Lock()
+_settings: Dict[str, Any] = {"factory": None, "schema": None}
+
+
+def configure(conninfo: Optional[str] = None, *, factory: Optional[Callable[[], psycopg.Connection]] = None,
+              schema: Optional[str] = None, **connect_kwargs: Any) -> None:
+    """Sets how the functions connect when no ``conn=`` is given.
+
+    ``configure()``                      libpq's environment (the default)
+    ``configure("dbname=irp host=db")``  this conninfo string (and keyword arguments, as psycopg.connect takes)
+    ``configure(factory=f)``             ``f()`` returns a new psycopg connection; the functions close it
+    ``schema``                           the extension's schema, if it should not be looked up
+
+    Each call replaces the whole configuration.
+    """
+    if factory is not None and (conninfo is not None or connect_kwargs):
+        raise TypeError("configure() takes either a conninfo or a factory, not both")
+    if factory is None:
+        conninfo_ = conninfo or ""
+
+        def factory() -> psycopg.Connection:
+            return psycopg.connect(conninfo_, autocommit=True, **connect_kwargs)
+
+    with _lock:
+        _settings["factory"] = factory
+        _settings["schema"] = schema
+
+
+def connect() -> psycopg.Connection:
+    """A new connection as configured (an autocommit one unless your factory says otherwise)."""
+    with _lock:
+        factory = _settings["factory"]
+    try:
+        if factory is None:
+            return psycopg.connect("", autocommit=True)
+        return factory()
+    except psycopg.Error as e:
+        raise _translate(e) from e
+
+
+@contextmanager
+def _transaction(conn: Optional[psycopg.Connection]) -> Iterator[psycopg.Connection]:
+    """One call's connection and transaction, and the translation of its errors."""
+    try:
+        if conn is None:
+            own = connect()
+            try:
+                with own.transaction():
+                    yield own
+            finally:
+                own.close()
+        else:
+            with conn.transaction():
+                yield conn
+    except psycopg.Error as e:
+        raise _translate(e) from e
+
+
+def _function(conn: psycopg.Connection, name: str, schema: Optional[str]) -> sql.Composable:
+    """The qualified name of one of the extension's functions."""
+    if schema is None:
+        with _lock:
+            schema = _settings["schema"]
+    if schema is None:
+        row = conn.execute(
+            "SELECT n.nspname FROM pg_catalog.pg_extension e"
+            " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
+            " WHERE e.extname = %s", (EXTENSION,)).fetchone()
+        if row is None:
+            database = conn.info.dbname
+            raise BatchError(f"the {EXTENSION} extension is not installed in database {database!r}",
+                             hint=f"CREATE EXTENSION {EXTENSION}; as a superuser, or connect to another database")
+        schema = row[0]
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+
+
+#
+# Errors
+#
+
+def _translate(error: psycopg.Error) -> BatchError:
+    diag = error.diag
+    sqlstate = diag.sqlstate or getattr(error, "sqlstate", None)
+    message = diag.message_primary or str(error).strip() or type(error).__name__
+    fields = dict(sqlstate=sqlstate, detail=diag.message_detail, hint=diag.message_hint, diag=diag)
+
+    if sqlstate == "23505" and diag.constraint_name == UNIQUE_INDEX:
+        found = _DUPLICATE_MESSAGE.fullmatch(message)
+        if found:
+            batch_id = int(found["batch_id"])
+            fields["hint"] = (f"Use allow_duplicate=True to create an intentional duplicate, "
+                              f"or cancel the existing batch with cancel_batch({batch_id}).")
+            return DuplicateBatchError(message, batch_id=batch_id, status=found["status"],
+                                       configuration_id=int(found["configuration_id"]),
+                                       batch_type=found["batch_type"], **fields)
+        key = _INDEX_DETAIL.fullmatch(diag.message_detail or "")
+        fields["hint"] = ("Another session created an active batch for this key at the same time: "
+                          "see get_active_batches_for_config().")
+        return DuplicateBatchError(message, batch_id=None, status=None,
+                                   configuration_id=int(key["configuration_id"]) if key else None,
+                                   batch_type=key["batch_type"] if key else None, **fields)
+    if sqlstate == "P0002":
+        found = _NOT_FOUND_MESSAGE.fullmatch(message)
+        return BatchNotFoundError(message, batch_id=int(found["batch_id"]) if found else None, **fields)
+    return BatchError(message, **fields)
+
+
+#
+# Arguments: wrong Python types are refused here; values are the server's business
+#
+
+def _integer(name: str, value: Any) -> Optional[int]:
+    if value is None:
+        return None          # the server refuses it with SQLSTATE 22004
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, not bool")
+    try:
+        return operator.index(value)   # int, numpy integers; not float or str
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+
+
+def _text(name: str, value: Any) -> Optional[str]:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+
+
+def _jobs(jobs: Any) -> Optional[Jsonb]:
+    if jobs is None:
+        return None
+    if isinstance(jobs, (str, bytes)):
+        raise TypeError("jobs must be a list of dicts, not a string")
+    if isinstance(jobs, dict):
+        return Jsonb(jobs)   # refused by the server: a JSON array is required
+    return Jsonb(list(jobs))
+
+
+#
+# The API
+#
+
+def create_batch(batch_type: str, configuration_id: int, step_id: int, allow_duplicate: bool = False,
+                 jobs: Optional[Iterable[Dict[str, Any]]] = None, *, schema: Optional[str] = None,
+                 conn: Optional[psycopg.Connection] = None) -> int:
+    """Creates a batch and one job per element of ``jobs`` (dicts), all or nothing; returns its id.
+
+    Raises ``DuplicateBatchError`` if the key (configuration_id, batch_type)
+    has an active (INITIATED or ACTIVE) batch, unless ``allow_duplicate`` is
+    True: then the new batch is an intentional duplicate whose
+    ``duplicate_of`` names the existing one.
+    """
+    if not isinstance(allow_duplicate, bool):
+        raise TypeError(f"allow_duplicate must be True or False, not {allow_duplicate!r}")
+    params = (_text("batch_type", batch_type), _integer("configuration_id", configuration_id),
+              _integer("step_id", step_id), allow_duplicate, _jobs(jobs))
+    with _transaction(conn) as c:
+        query = sql.SQL("SELECT {}(%s::text, %s::integer, %s::integer, %s::boolean, %s::jsonb)").format(
+            _function(c, "irp_create_batch", schema))
+        return c.execute(query, params).fetchone()[0]
+
+
+def ensure_batch(batch_type: str, configuration_id: int, step_id: int,
+                 jobs: Optional[Iterable[Dict[str, Any]]] = None, *, schema: Optional[str] = None,
+                 conn: Optional[psycopg.Connection] = None) -> EnsuredBatch:
+    """The idempotent re-run: returns ``EnsuredBatch(batch_id, created)``.
+
+    If the key has an active batch, returns the one a duplicate error would
+    name, with ``created`` False and no jobs added; otherwise creates the
+    batch with its jobs, ``created`` True. Concurrent calls for one key all
+    return the same id, exactly one with ``created`` True.
+    """
+    params = (_text("batch_type", batch_type), _integer("configuration_id", configuration_id),
+              _integer("step_id", step_id), _jobs(jobs))
+    with _transaction(conn) as c:
+        query = sql.SQL("SELECT batch_id, created FROM {}(%s::text, %s::integer, %s::integer, %s::jsonb)").format(
+            _function(c, "irp_ensure_batch", schema))
+        batch_id, created = c.execute(query, params).fetchone()
+        return EnsuredBatch(batch_id, created)
+
+
+def get_active_batches_for_config(configuration_id: int, batch_type: Optional[str] = None, *,
+                                  schema: Optional[str] = None,
+                                  conn: Optional[psycopg.Connection] = None) -> List[Dict[str, Any]]:
+    """The INITIATED and ACTIVE batches of a configuration, newest first.
+
+    With ``batch_type``, only that type. Each batch is a dict: ``id``,
+    ``batch_type``, ``status`` (a str), ``created_ts``, ``job_count``,
+    ``duplicate_of`` (None unless an intentional duplicate).
+    """
+    params = (_integer("configuration_id", configuration_id), _text("batch_type", batch_type))
+    with _transaction(conn) as c:
+        query = sql.SQL("SELECT id, batch_type, status::text AS status, created_ts, job_count, duplicate_of"
+                        " FROM {}(%s::integer, %s::text)").format(
+            _function(c, "irp_get_active_batches_for_config", schema))
+        with c.cursor(row_factory=dict_row) as cur:
+            return cur.execute(query, params).fetchall()
+
+
+def preflight(configuration_id: int, batch_types: Iterable[str], *, schema: Optional[str] = None,
+              conn: Optional[psycopg.Connection] = None) -> List[Dict[str, Any]]:
+    """What already exists before a step creates batches of ``batch_types``.
+
+    One dict per row of ``irp_batch_preflight``: for each type in the order
+    given, one per active batch, oldest first, or one with ``batch_id`` None
+    if the type has none. Keys: ``batch_type``, ``batch_id``, ``status``,
+    ``created_ts``, ``created_by``, ``job_count``, ``duplicate_of``.
+    """
+    if batch_types is None or isinstance(batch_types, (str, bytes)):
+        raise TypeError("batch_types must be a list of str")
+    types = [_text("batch_types[]", t) for t in batch_types]
+    with _transaction(conn) as c:
+        query = sql.SQL("SELECT batch_type, batch_id, status::text AS status, created_ts, created_by,"
+                        " job_count, duplicate_of FROM {}(%s::integer, %s::text[])").format(
+            _function(c, "irp_batch_preflight", schema))
+        with c.cursor(row_factory=dict_row) as cur:
+            return cur.execute(query, (_integer("configuration_id", configuration_id), types)).fetchall()
+
+
+def cancel_batch(batch_id: int, reason: str = "Cancelled by user", *, schema: Optional[str] = None,
+                 conn: Optional[psycopg.Connection] = None) -> bool:
+    """Cancels an active batch and its unfinished jobs, recording ``reason``.
+
+    Returns True if it cancelled, False if the batch had already finished.
+    Raises ``BatchNotFoundError`` for an unknown batch. Jobs that were already
+    at Moody's are listed in the audit event's ``submitted_job_ids``.
+    """
+    params = (_integer("batch_id", batch_id), _text("reason", reason))
+    with _transaction(conn) as c:
+        query = sql.SQL("SELECT {}(%s::integer, %s::text)").format(_function(c, "irp_cancel_batch", schema))
+        return c.execute(query, params).fetchone()[0]

@@ -1,0 +1,128 @@
+/*
+ * new_batch.cpp: reading the jobs argument and inserting a batch with its
+ * jobs (new_batch.hpp).
+ */
+#include "new_batch.hpp"
+
+extern "C" {
+#include "access/table.h"
+#include "executor/spi.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+}
+
+#include "batch_rules.hpp"
+#include "key_claim.hpp"
+#include "pg_guard.hpp"
+#include "queries.hpp"
+
+namespace irp {
+
+namespace {
+
+/* What the jobs argument holds, read without raising on its shape. */
+struct JobsShape {
+    Datum jsonb;
+    bool is_array;
+    JsonKind root_kind;
+    std::size_t count;
+    std::size_t bad_element; /* 1-based; 0 if every element is an object */
+    JsonKind bad_kind;
+};
+
+/* The kind of a JSON value inside a container. */
+JsonKind kind_of(const JsonbValue& v)
+{
+    switch (v.type) {
+    case jbvString: return JsonKind::String;
+    case jbvNumeric: return JsonKind::Number;
+    case jbvBool: return JsonKind::Boolean;
+    case jbvNull: return JsonKind::Null;
+    case jbvObject: return JsonKind::Object;
+    case jbvArray: return JsonKind::Array;
+    case jbvBinary: return JsonContainerIsObject(v.val.binary.data) ? JsonKind::Object : JsonKind::Array;
+    default: return JsonKind::Null;
+    }
+}
+
+/* Reads the shape of argument n (a jsonb); call through pg(). */
+JobsShape read_jobs(FunctionCallInfo fcinfo, int n)
+{
+    Jsonb* jb = PG_GETARG_JSONB_P(n);
+    JobsShape shape{PointerGetDatum(jb), false, JsonKind::Null, 0, 0, JsonKind::Null};
+    if (JB_ROOT_IS_SCALAR(jb)) {
+        JsonbValue v;
+        JsonbExtractScalar(&jb->root, &v);
+        shape.root_kind = kind_of(v);
+        return shape;
+    }
+    if (JB_ROOT_IS_OBJECT(jb)) {
+        shape.root_kind = JsonKind::Object;
+        return shape;
+    }
+    shape.is_array = true;
+    shape.count = JB_ROOT_COUNT(jb);
+    for (std::size_t i = 0; i < shape.count; ++i) {
+        JsonbValue* v = getIthJsonbValueFromContainer(&jb->root, static_cast<uint32>(i));
+        const JsonKind kind = kind_of(*v);
+        if (kind != JsonKind::Object) {
+            shape.bad_element = i + 1;
+            shape.bad_kind = kind;
+            break;
+        }
+    }
+    return shape;
+}
+
+}  // namespace
+
+Jobs jobs_arg(FunctionCallInfo fcinfo, int n)
+{
+    if (PG_ARGISNULL(n))
+        return Jobs{0, 0};
+    const JobsShape shape = pg([fcinfo, n] { return read_jobs(fcinfo, n); });
+    if (!shape.is_array)
+        jobs_not_an_array(shape.root_kind);
+    if (shape.bad_element != 0)
+        job_not_an_object(shape.bad_element, shape.bad_kind);
+    return Jobs{shape.jsonb, shape.count};
+}
+
+std::optional<std::int32_t> active_batch_of_key(Oid nsp, std::int32_t configuration_id, Datum batch_type)
+{
+    const Relation heap = pg([nsp] { return table_open(get_relname_relid("irp_batch", nsp), RowExclusiveLock); });
+    const KeySpace space = key_space(nsp, heap);
+    Datum args[] = {Int32GetDatum(configuration_id), batch_type, Int32GetDatum(0)};
+    std::optional<std::int32_t> found;
+    /* A batch the probe saw may finish before the query reads it: look again. */
+    for (int attempt = 0; attempt < 3 && !found; ++attempt) {
+        if (!claim_key(space, configuration_id, batch_type, 0))
+            break;
+        if (spi_run_latest(prepared(Query::ActiveConflict, nsp), args, nullptr, 1) > 0) {
+            bool isnull = false;
+            found = DatumGetInt32(spi_value(0, 1, &isnull));
+        }
+    }
+    pg([heap] { table_close(heap, NoLock); });
+    return found;
+}
+
+std::int32_t insert_batch(Oid nsp, std::string_view function, std::int32_t step_id, std::int32_t configuration_id,
+                          Datum batch_type, std::optional<std::int32_t> duplicate_of, const Jobs& jobs)
+{
+    Datum batch_args[] = {Int32GetDatum(step_id), Int32GetDatum(configuration_id), batch_type,
+                          Int32GetDatum(duplicate_of.value_or(0))};
+    const char batch_nulls[] = {' ', ' ', ' ', duplicate_of ? ' ' : 'n'};
+    if (spi_run(prepared(Query::InsertBatch, nsp), batch_args, batch_nulls, false, 0) != 1)
+        throw skipped_by_trigger(function, "create the batch", "irp_batch");
+    bool isnull = false;
+    const std::int32_t batch_id = DatumGetInt32(spi_value(0, 1, &isnull));
+    if (jobs.count > 0) {
+        Datum job_args[] = {Int32GetDatum(batch_id), jobs.jsonb};
+        if (spi_run(prepared(Query::InsertJobs, nsp), job_args, nullptr, false, 0) != jobs.count)
+            throw skipped_by_trigger(function, "create every job", "irp_job");
+    }
+    return batch_id;
+}
+
+}  // namespace irp

@@ -1,0 +1,43 @@
+/*
+ * new_batch.hpp: creating a batch with its jobs, shared by irp_create_batch()
+ * and irp_ensure_batch(): reading the jobs argument and the two INSERTs.
+ */
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+#include "fmgr.h"
+}
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace irp {
+
+/* The jobs argument: a jsonb array of objects (count 0 when the argument was NULL). */
+struct Jobs {
+    Datum jsonb;
+    std::size_t count;
+};
+
+/* Argument n (jsonb, NULL allowed): a JSON array of objects, else a Problem (22023). */
+Jobs jobs_arg(FunctionCallInfo fcinfo, int n);
+
+/*
+ * The active batch of (configuration_id, batch_type) that the duplicate
+ * error would name (rule 3), or none. The key is claimed first
+ * (key_claim.hpp), so a batch another transaction is creating is found after
+ * waiting for it; the claim stays for the caller's INSERT. Inside SPI.
+ */
+std::optional<std::int32_t> active_batch_of_key(Oid nsp, std::int32_t configuration_id, Datum batch_type);
+
+/*
+ * Inserts a batch and one job per element of jobs, in array order, inside
+ * an SPI connection; returns the batch's id. function names the caller in
+ * the error raised when another trigger skips a row (09000).
+ */
+std::int32_t insert_batch(Oid nsp, std::string_view function, std::int32_t step_id, std::int32_t configuration_id,
+                          Datum batch_type, std::optional<std::int32_t> duplicate_of, const Jobs& jobs);
+
+}  // namespace irp

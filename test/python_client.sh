@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# The Python client suite: the pytest tests of clients/python, then the Step 03
+# notebook (examples/Step_03_Create_Batches.ipynb) executed headless with
+# nbconvert, run after run, checking the database after each.
+#
+# Runs against the server that libpq's environment names (PGHOST, PGPORT,
+# PGUSER, PGPASSWORD; make test: the cluster pg_virtualenv started), as a
+# superuser, from anywhere: it works in the folder above its own (the
+# repository, or a copy of it with clients/ and examples/). It creates and
+# drops the databases irp_batch_pytest_<pid>, irp_batch_pytest_<pid>_irp,
+# irp_batch_pytest_<pid>_none and irp_batch_notebook. By hand:
+#   runuser -u postgres -- pg_virtualenv -t -v 15 bash test/python_client.sh
+# Needs Debian's python3-psycopg, python3-pytest, jupyter-nbconvert and
+# python3-ipykernel, run with /usr/bin/python3.
+#
+# Prints one TAP line per pytest test and per notebook check ("ok N - ..." or
+# "not ok N - ..."), everything else as "# " comments, and "1..N" at the end;
+# exits non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+PYTHON=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in the tree it tests
+DB=irp_batch_notebook
+NOTEBOOK=examples/Step_03_Create_Batches.ipynb
+CONFIG=42          # the configuration the notebook runs for
+OTHER_CONFIG=43    # another configuration's batch, which the notebook must leave alone
+
+tmp=$(mktemp -d /tmp/irp_python_client.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+n=0
+failures=0
+# tap STATUS DESCRIPTION [DIAGNOSTIC]: STATUS 0 is ok.
+tap() {
+  n=$((n + 1))
+  local description=${2//#/}
+  if [ "$1" -eq 0 ]; then
+    echo "ok $n - $description"
+  else
+    echo "not ok $n - $description"
+    failures=$((failures + 1))
+    [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
+  fi
+  return 0
+}
+# check DESCRIPTION EXPECTED GOT: ok if equal, else shows both.
+check() {
+  if [ "$2" == "$3" ]; then tap 0 "$1"; else tap 1 "$1" "expected: $2"$'\n'"got:      $3"; fi
+}
+comment() { sed 's/^/# /'; }
+
+#
+# pytest
+#
+echo "# pytest clients/python/tests"
+$PYTHON -m pytest -v -p no:cacheprovider --junitxml="$tmp/pytest.xml" clients/python/tests \
+  > "$tmp/pytest.log" 2>&1
+pytest_status=$?
+comment < "$tmp/pytest.log"
+
+# One line per test case from pytest's JUnit XML: "ok|not ok<TAB>name<TAB>message".
+$PYTHON - "$tmp/pytest.xml" > "$tmp/pytest.tsv" 2> "$tmp/junit.err" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+
+for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    module = case.get("classname", "").rsplit(".", 1)[-1]
+    name = f"{module}::{case.get('name')}".replace("\t", " ").replace("\n", " ")
+    problem = next((case.find(t) for t in ("failure", "error") if case.find(t) is not None), None)
+    skipped = case.find("skipped")
+    if problem is not None:
+        message = (problem.get("message") or problem.text or "").strip().splitlines()
+        print(f"not ok\t{name}\t{message[0] if message else ''}")
+    elif skipped is not None:
+        # A skip is not a pass: every test must run against the test cluster.
+        print(f"not ok\t{name}\tskipped: {skipped.get('message', '')}")
+    else:
+        print(f"ok\t{name}\t")
+EOF
+junit_status=$?
+pytest_failures=0
+while IFS=$'\t' read -r status name message; do
+  if [ "$status" = ok ]; then
+    tap 0 "pytest $name"
+  else
+    tap 1 "pytest $name" "$message"
+    pytest_failures=$((pytest_failures + 1))
+  fi
+done < "$tmp/pytest.tsv"
+if [ "$junit_status" -ne 0 ] || { [ "$pytest_status" -ne 0 ] && [ "$pytest_failures" -eq 0 ]; }; then
+  tap 1 "pytest ran its tests" "pytest exit status $pytest_status; $(cat "$tmp/junit.err")"
+fi
+
+#
+# The notebook, three times
+#
+echo "# $NOTEBOOK"
+
+# Jupyter and IPython state in the scratch folder, and a python3 kernel that is
+# Debian's python, whatever kernels the user has installed.
+export JUPYTER_PATH="$tmp/jupyter" JUPYTER_DATA_DIR="$tmp/jupyter-data" JUPYTER_CONFIG_DIR="$tmp/jupyter-config" \
+       JUPYTER_RUNTIME_DIR="$tmp/jupyter-runtime" IPYTHONDIR="$tmp/ipython" PYDEVD_DISABLE_FILE_VALIDATION=1
+mkdir -p "$JUPYTER_PATH/kernels/python3"
+cat > "$JUPYTER_PATH/kernels/python3/kernel.json" <<EOF
+{"argv": ["$PYTHON", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+ "display_name": "Python 3", "language": "python"}
+EOF
+
+sql() { psql -X -At -v ON_ERROR_STOP=1 -d "$DB" -c "$1" 2>&1; }
+
+# The batches of the notebook's configuration: "id type status duplicate_of jobs", one per line.
+batches() {
+  sql "SELECT b.id || ' ' || b.batch_type || ' ' || b.status || ' ' || coalesce(b.duplicate_of::text, '-') || ' '
+              || (SELECT count(*) FROM irp_job j WHERE j.batch_id = b.id)
+       FROM irp_batch b WHERE b.configuration_id = $CONFIG ORDER BY b.id"
+}
+events() {
+  sql "SELECT coalesce(string_agg(e.event, ',' ORDER BY e.id), '') FROM irp_batch_event e
+       WHERE e.batch_id IN (SELECT id FROM irp_batch WHERE configuration_id = $CONFIG)"
+}
+other_config() {
+  sql "SELECT count(*) || ' ' || min(status::text) FROM irp_batch WHERE configuration_id = $OTHER_CONFIG"
+}
+
+# run_notebook RUN [VAR=VALUE...]: executes the notebook into $tmp/runRUN.ipynb,
+# and its outputs as plain text into $tmp/runRUN.txt and as HTML into $tmp/runRUN.html.
+run_notebook() {
+  local run=$1
+  shift
+  env -u IRP_CONFIRM_DUPLICATES PGDATABASE="$DB" IRP_CONFIGURATION_ID="$CONFIG" IRP_STEP_ID=3 "$@" \
+    $PYTHON -m nbconvert --to notebook --execute --ExecutePreprocessor.timeout=300 \
+    --output-dir "$tmp" --output "run$run.ipynb" "$NOTEBOOK" > "$tmp/run$run.log" 2>&1
+  local status=$?
+  $PYTHON - "$tmp/run$run.ipynb" "$tmp/run$run.txt" "$tmp/run$run.html" <<'EOF'
+import json
+import sys
+
+try:
+    notebook = json.load(open(sys.argv[1], encoding="utf-8"))
+except OSError:
+    notebook = {"cells": []}
+text, html = [], []
+for cell in notebook["cells"]:
+    for output in cell.get("outputs", []):
+        if output["output_type"] == "stream":
+            text.append("".join(output["text"]))
+        elif output["output_type"] == "error":
+            text.append(f"{output['ename']}: {output['evalue']}\n")
+        else:
+            text.append("".join(output.get("data", {}).get("text/plain", "")) + "\n")
+            html.append("".join(output.get("data", {}).get("text/html", "")) + "\n")
+open(sys.argv[2], "w", encoding="utf-8").write("".join(text))
+open(sys.argv[3], "w", encoding="utf-8").write("".join(html))
+EOF
+  return $status
+}
+ran() {  # ran RUN STATUS DESCRIPTION
+  if [ "$2" -eq 0 ]; then
+    tap 0 "$3"
+  else  # the end of nbconvert's traceback, without its colours
+    tap 1 "$3" "$(sed 's/\x1b\[[0-9;]*m//g' "$tmp/run$1.log" | grep -v '^ *$' | tail -n 12)"
+  fi
+}
+printed() {  # printed RUN DESCRIPTION PATTERN: the run's plain-text output has a line matching PATTERN
+  if grep -qE -- "$3" "$tmp/run$1.txt"; then tap 0 "$2"; else tap 1 "$2" "no line matches: $3"$'\n'"$(cat "$tmp/run$1.txt")"; fi
+}
+
+setup=$(psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" 2>&1 &&
+        psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "CREATE EXTENSION irp_batch" \
+             -c "SELECT irp_create_batch('EDM_CREATION', $OTHER_CONFIG, 3)" 2>&1)
+tap $? "notebook database $DB with the extension and a batch of configuration $OTHER_CONFIG" "$setup"
+
+# Run 1: nothing exists yet, so the notebook creates both batches.
+run_notebook 1
+ran 1 $? "run 1 (first run) executes without error"
+mapfile -t ids < <(sql "SELECT id FROM irp_batch WHERE configuration_id = $CONFIG ORDER BY id")
+edm=${ids[0]:-?} portfolio=${ids[1]:-?}
+after_run1="$edm EDM_CREATION INITIATED - 3
+$portfolio PORTFOLIO_CREATION INITIATED - 5"
+check "run 1 created an EDM_CREATION batch with 3 jobs and a PORTFOLIO_CREATION batch with 5" \
+  "$after_run1" "$(batches)"
+check "run 1: the audit trail has one CREATED event per batch" "CREATED,CREATED" "$(events)"
+check "run 1 left configuration $OTHER_CONFIG alone" "1 INITIATED" "$(other_config)"
+printed 1 "run 1 reports the two batches it created" "^Step 03 result: created \[$edm, $portfolio\], skipped \[\]$"
+
+# Run 2: the accidental re-run. It shows the warning and creates nothing.
+run_notebook 2
+ran 2 $? "run 2 (accidental re-run) executes without error"
+check "run 2 created nothing" "$after_run1" "$(batches)"
+check "run 2 wrote no audit event" "CREATED,CREATED" "$(events)"
+printed 2 "run 2 shows the warning" "^WARNING: configuration $CONFIG already has 2 active batch\(es\) of type EDM_CREATION, PORTFOLIO_CREATION"
+printed 2 "run 2's warning table lists the EDM_CREATION batch (id, status, jobs, created, creator)" \
+  "^$edm +EDM_CREATION +INITIATED +3 +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}[+-][0-9:]+ +$(sql "SELECT current_user") *$"
+printed 2 "run 2's warning table lists the PORTFOLIO_CREATION batch" \
+  "^$portfolio +PORTFOLIO_CREATION +INITIATED +5 +[0-9]{4}-"
+if grep -q "<td>$edm</td><td>EDM_CREATION</td><td>INITIATED</td><td>3</td>" "$tmp/run2.html"; then
+  tap 0 "run 2's warning table is also HTML"
+else
+  tap 1 "run 2's warning table is also HTML" "$(head -c 2000 "$tmp/run2.html")"
+fi
+printed 2 "run 2 says confirmation was not given" "^No one to ask .*not confirmed"
+printed 2 "run 2 reports that it created nothing" \
+  "^Step 03 result: created \[\], skipped \['EDM_CREATION', 'PORTFOLIO_CREATION'\]$"
+
+# Run 3: confirmed through the parameter, so it creates intentional duplicates.
+run_notebook 3 IRP_CONFIRM_DUPLICATES=yes
+ran 3 $? "run 3 (IRP_CONFIRM_DUPLICATES=yes) executes without error"
+mapfile -t new_ids < <(sql "SELECT id FROM irp_batch WHERE configuration_id = $CONFIG AND id NOT IN ($edm, $portfolio) ORDER BY id" 2>/dev/null)
+edm2=${new_ids[0]:-?} portfolio2=${new_ids[1]:-?}
+check "run 3 created one intentional duplicate of each batch, with the same jobs" \
+  "$after_run1
+$edm2 EDM_CREATION INITIATED $edm 3
+$portfolio2 PORTFOLIO_CREATION INITIATED $portfolio 5" "$(batches)"
+check "run 3: the audit trail records the duplicates as DUPLICATE_CREATED" \
+  "CREATED,CREATED,DUPLICATE_CREATED,DUPLICATE_CREATED" "$(events)"
+printed 3 "run 3 reports the confirmation" "^IRP_CONFIRM_DUPLICATES=yes$"
+printed 3 "run 3 reports the two duplicates it created" "^Step 03 result: created \[$edm2, $portfolio2\], skipped \[\]$"
+check "run 3 left configuration $OTHER_CONFIG alone" "1 INITIATED" "$(other_config)"
+
+# A confirmation that is neither yes nor no stops the notebook before it creates anything.
+before=$(batches)
+run_notebook 4 IRP_CONFIRM_DUPLICATES=maybe
+status=$?
+if [ "$status" -ne 0 ] && grep -q "IRP_CONFIRM_DUPLICATES must be 'yes' or 'no'" "$tmp/run4.log"; then
+  tap 0 "run 4 (IRP_CONFIRM_DUPLICATES=maybe) stops with an error"
+else
+  tap 1 "run 4 (IRP_CONFIRM_DUPLICATES=maybe) stops with an error" \
+    "exit status $status; $(sed 's/\x1b\[[0-9;]*m//g' "$tmp/run4.log" | grep -v '^ *$' | tail -n 5)"
+fi
+check "run 4 created nothing" "$before" "$(batches)"
+
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" > /dev/null 2>&1
+
+echo "1..$n"
+echo "# $((n - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]
