@@ -12,7 +12,10 @@
  *   batch_guard.cpp   BEFORE INSERT/UPDATE trigger: the duplicate guard
  *   batch_audit.*     statement triggers: the audit trail
  *   event_guard.cpp   statement trigger on irp_batch_event: only its owner writes it
- *   create_batch.cpp, cancel_batch.cpp, active_batches.cpp: the SQL API
+ *   create_batch.cpp, cancel_batch.cpp, active_batches.cpp, preflight.cpp,
+ *   ensure_batch.cpp: the SQL API
+ *   new_batch.*       shared by create and ensure: jobs argument, INSERTs
+ *   result_set.*      rows of the set-returning functions
  */
 extern "C" {
 #include "postgres.h"
