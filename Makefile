@@ -18,6 +18,7 @@ OBJS = \
 	src/batch_guard.o \
 	src/batch_audit.o \
 	src/event_guard.o \
+	src/drop_guard.o \
 	src/new_batch.o \
 	src/create_batch.o \
 	src/cancel_batch.o \
@@ -25,11 +26,11 @@ OBJS = \
 	src/result_set.o \
 	src/preflight.o \
 	src/ensure_batch.o
-DATA = sql/irp_batch--1.0.sql sql/irp_batch--1.0--1.1.sql
+DATA = sql/irp_batch--1.0.sql sql/irp_batch--1.0--1.1.sql sql/irp_batch--1.1.sql
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
-REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path preflight upgrade bulk_load
+REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path preflight drop_guard upgrade bulk_load
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out

@@ -76,6 +76,8 @@ SELECT b.id, b.status, last.status AS recorded
 TRUNCATE irp_batch, irp_job;
 SELECT batch_id, event, details FROM irp_batch_event WHERE details ? 'truncated' ORDER BY id;
 
+-- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
+SET irp_batch.confirm_drop = on;
 DROP EXTENSION irp_batch;
 DROP OWNED BY regress_irp_auditor;
 DROP ROLE regress_irp_auditor;

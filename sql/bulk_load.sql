@@ -53,4 +53,6 @@ INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (9, 1000, '
 UPDATE irp_batch SET status = 'INITIATED' WHERE batch_type = 'BULK_COPY' AND configuration_id <= 1000 AND status = 'CANCELLED';
 SELECT count(*) FILTER (WHERE status = 'CANCELLED') AS still_cancelled FROM irp_batch WHERE batch_type = 'BULK_COPY';
 
+-- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
+SET irp_batch.confirm_drop = on;
 DROP EXTENSION irp_batch;

@@ -147,4 +147,6 @@ SELECT configuration_id, batch_type, count(*)
   FROM irp_batch WHERE status IN ('INITIATED', 'ACTIVE') AND duplicate_of IS NULL
  GROUP BY 1, 2 HAVING count(*) > 1;
 
+-- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
+SET irp_batch.confirm_drop = on;
 DROP EXTENSION irp_batch;

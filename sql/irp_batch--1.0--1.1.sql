@@ -69,3 +69,21 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1
 AS 'MODULE_PATHNAME', 'irp_ensure_batch';
 COMMENT ON FUNCTION @extschema@.irp_ensure_batch(text, integer, integer, jsonb) IS
     'The idempotent re-run: the active batch the duplicate error would name (created false, no jobs added), or a new batch with its jobs (created true); concurrent calls for one key return the same batch';
+
+--
+-- No silent drop: DROP EXTENSION irp_batch (or a DROP SCHEMA or DROP OWNED
+-- that would drop it) is refused while its tables hold rows, unless
+-- irp_batch.confirm_drop is on.
+--
+
+CREATE FUNCTION @extschema@.irp_batch_drop_guard() RETURNS event_trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'irp_batch_drop_guard';
+COMMENT ON FUNCTION @extschema@.irp_batch_drop_guard() IS
+    'ddl_command_start event trigger: refuses to drop the extension while irp_batch, irp_job or irp_batch_event hold rows, unless irp_batch.confirm_drop is on (SQLSTATE 2BP01)';
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_drop_guard() FROM PUBLIC;
+
+CREATE EVENT TRIGGER irp_batch_drop_guard ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
+    EXECUTE FUNCTION @extschema@.irp_batch_drop_guard();
+COMMENT ON EVENT TRIGGER irp_batch_drop_guard IS
+    'Keeps DROP EXTENSION irp_batch from deleting batches, jobs and audit events unless irp_batch.confirm_drop is on';

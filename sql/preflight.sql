@@ -79,4 +79,6 @@ SELECT pg_temp.contents() = :'before' AS nothing_changed;
 SELECT count(*) FROM irp_batch_preflight(42, ARRAY[repeat('x', 255)]);
 SELECT created FROM irp_ensure_batch(repeat('x', 255), 42, 4);
 
+-- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
+SET irp_batch.confirm_drop = on;
 DROP EXTENSION irp_batch;

@@ -67,6 +67,8 @@ SELECT id, batch_type, status, job_count, duplicate_of FROM irp_get_active_batch
 SELECT batch_id, event, reason, actor, details FROM irp_batch_event ORDER BY id;
 
 RESET ROLE;
+-- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
+SET irp_batch.confirm_drop = on;
 DROP EXTENSION irp_batch;
 DROP OWNED BY alice;
 DROP ROLE alice;

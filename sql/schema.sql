@@ -25,6 +25,8 @@ SELECT event, count(*) FROM irp_renamed.irp_batch_event GROUP BY event ORDER BY 
 DROP SCHEMA irp CASCADE;
 
 -- Dropped and created again in the same session: the cached statements follow.
+-- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
+SET irp_batch.confirm_drop = on;
 DROP EXTENSION irp_batch;
 CREATE EXTENSION irp_batch SCHEMA irp_renamed;
 SELECT irp_renamed.irp_create_batch('EDM_CREATION', 42, 3) AS fresh;

@@ -86,6 +86,8 @@ SELECT (SELECT count(*) FROM hostile.irp_batch) + (SELECT count(*) FROM hostile.
 SELECT batch_id, event, reason, details - 'submitted_job_ids' AS details FROM irp_batch_event ORDER BY id;
 
 -- The extension in a schema of its own, called from a search_path without it.
+-- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
+SET irp_batch.confirm_drop = on;
 DROP EXTENSION irp_batch;
 CREATE SCHEMA irp;
 CREATE EXTENSION irp_batch SCHEMA irp;

@@ -140,6 +140,8 @@ SELECT batch_id, event, actor FROM irp_batch_event WHERE batch_id > 4 ORDER BY i
 SELECT p.proname, p.prosecdef, has_function_privilege('regress_irp_app', p.oid, 'EXECUTE') AS app_may_execute
   FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'irp%' ORDER BY 1;
 
+-- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
+SET irp_batch.confirm_drop = on;
 DROP EXTENSION irp_batch;
 DROP OWNED BY regress_irp_app, regress_irp_reader, regress_irp_batches_only, regress_irp_forger,
   regress_irp_nobody, regress_irp_loader;

@@ -109,4 +109,6 @@ END $$;
 SELECT total_bytes < 1000000 AS bounded FROM pg_backend_memory_contexts WHERE name = 'TopTransactionContext';
 COMMIT;
 
+-- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
+SET irp_batch.confirm_drop = on;
 DROP EXTENSION irp_batch;

@@ -62,6 +62,11 @@ LANGUAGE sql AS $$
                    (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid))
     FROM pg_type t JOIN members m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
   UNION ALL
+  SELECT 'event trigger', e.evtname,
+         concat_ws(' ', e.evtevent, e.evttags::text, e.evtfoid::regprocedure, e.evtenabled,
+                   obj_description(e.oid, 'pg_event_trigger'))
+    FROM pg_event_trigger e JOIN members m ON m.classid = 'pg_event_trigger'::regclass AND m.objid = e.oid
+  UNION ALL
   SELECT 'config', c::regclass::text, coalesce(x.extcondition[i], '')
     FROM pg_extension x, unnest(x.extconfig) WITH ORDINALITY AS u(c, i) WHERE x.extname = 'irp_batch'
 $$;
@@ -100,6 +105,8 @@ SELECT batch_id, event, actor, reason FROM irp_batch_event ORDER BY id;
 
 -- Every member object is defined as in a fresh install of the newest version.
 CREATE TEMP TABLE updated AS SELECT * FROM pg_temp.definition();
+-- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
+SET irp_batch.confirm_drop = on;
 DROP EXTENSION irp_batch;
 CREATE EXTENSION irp_batch;
 CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.definition();

@@ -5,7 +5,7 @@ CREATE SCHEMA irp;
 CREATE EXTENSION irp_batch SCHEMA irp;
 SET search_path = irp, public;
 
-SELECT plan(78);
+SELECT plan(79);
 
 -- Types
 SELECT enum_has_labels('irp', 'batch_status_enum',
@@ -126,7 +126,8 @@ SELECT is(pg_get_function_result('irp.irp_ensure_batch'::regproc),
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'irp'::regnamespace AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
               AND NOT p.proisstrict),
-  ARRAY['irp_batch_audit', 'irp_batch_event_guard', 'irp_batch_guard', 'irp_batch_preflight', 'irp_cancel_batch',
+  ARRAY['irp_batch_audit', 'irp_batch_drop_guard', 'irp_batch_event_guard', 'irp_batch_guard', 'irp_batch_preflight',
+        'irp_cancel_batch',
         'irp_create_batch', 'irp_ensure_batch', 'irp_get_active_batches_for_config'],
   'every function is C++ (LANGUAGE C) and not STRICT');
 SELECT is((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'irp'::regnamespace AND p.prosecdef), 0::bigint,
@@ -139,7 +140,11 @@ SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE
         'irp_batch_id_seq', 'irp_job_id_seq', 'irp_batch_event_id_seq'],
   'pg_dump keeps the rows of the three tables and their sequences');
 SELECT is((SELECT count(*) FROM pg_description d JOIN pg_proc p ON p.oid = d.objoid AND d.classoid = 'pg_proc'::regclass
-            WHERE p.pronamespace = 'irp'::regnamespace), 8::bigint, 'every function has a comment');
+            WHERE p.pronamespace = 'irp'::regnamespace), 9::bigint, 'every function has a comment');
+SELECT is((SELECT evtevent || ' ' || array_to_string(evttags, ',') || ' ' || evtfoid::regproc::text
+             FROM pg_event_trigger WHERE evtname = 'irp_batch_drop_guard'),
+  'ddl_command_start DROP EXTENSION,DROP SCHEMA,DROP OWNED irp_batch_drop_guard',
+  'the drop guard is an event trigger on DROP EXTENSION, DROP SCHEMA and DROP OWNED');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'irp_batch'), '1.1', 'CREATE EXTENSION installs 1.1');
 
 SELECT * FROM finish();

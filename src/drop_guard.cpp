@@ -1,0 +1,105 @@
+/*
+ * drop_guard.cpp: the ddl_command_start event trigger that refuses DROP
+ * EXTENSION irp_batch (and a DROP SCHEMA or DROP OWNED that would drop it)
+ * while the extension's tables hold rows, unless irp_batch.confirm_drop is on.
+ * Dropping the extension drops its tables, and every batch, job and audit
+ * event with them.
+ */
+extern "C" {
+#include "postgres.h"
+#include "catalog/namespace.h"
+#include "commands/event_trigger.h"
+#include "nodes/parsenodes.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+}
+
+#include "batch_rules.hpp"
+#include "pg_guard.hpp"
+#include "queries.hpp"
+
+namespace irp {
+
+bool confirm_drop = false; /* the irp_batch.confirm_drop setting (irp_batch.cpp) */
+
+namespace {
+
+/* Whether the DROP statement tree would drop the extension installed in schema nsp; call through pg(). */
+bool drops_extension(Node* tree, Oid nsp)
+{
+    if (IsA(tree, DropStmt)) {
+        auto* drop = reinterpret_cast<DropStmt*>(tree);
+        ListCell* cell;
+        foreach (cell, drop->objects) {
+            Node* object = static_cast<Node*>(lfirst(cell));
+            if (!IsA(object, String))
+                continue;
+            const char* name = strVal(object);
+            if (drop->removeType == OBJECT_EXTENSION && strcmp(name, "irp_batch") == 0)
+                return true;
+            if (drop->removeType == OBJECT_SCHEMA && get_namespace_oid(name, true) == nsp)
+                return true;
+        }
+        return false;
+    }
+    if (IsA(tree, DropOwnedStmt)) {
+        auto* drop = reinterpret_cast<DropOwnedStmt*>(tree);
+        const Oid table = get_relname_relid("irp_batch", nsp);
+        if (!OidIsValid(table))
+            return false;
+        const Oid owner = relation_owner(table);
+        ListCell* cell;
+        foreach (cell, drop->roles) {
+            if (get_rolespec_oid(static_cast<RoleSpec*>(lfirst(cell)), true) == owner)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The trigger's body. */
+Datum guard_drop(FunctionCallInfo fcinfo)
+{
+    if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+        throw trigger_misuse("irp_batch_drop_guard() must be fired as an event trigger");
+    if (confirm_drop)
+        return Datum(0);
+    auto* event = reinterpret_cast<EventTriggerData*>(fcinfo->context);
+    const Oid nsp = pg([fcinfo] { return get_func_namespace(fcinfo->flinfo->fn_oid); });
+    if (!pg([event, nsp] { return drops_extension(event->parsetree, nsp); }))
+        return Datum(0);
+
+    const Oid table = pg([nsp] { return get_relname_relid("irp_batch", nsp); });
+    if (!OidIsValid(table))
+        return Datum(0);
+    spi_connect();
+    std::int64_t batches = 0, jobs = 0, events = 0;
+    {
+        RunAs as_owner(pg([table] { return relation_owner(table); }));
+        spi_run(prepared(Query::RowCounts, nsp), nullptr, nullptr, true, 1);
+        bool isnull = false;
+        batches = DatumGetInt64(spi_value(0, 1, &isnull));
+        jobs = DatumGetInt64(spi_value(0, 2, &isnull));
+        events = DatumGetInt64(spi_value(0, 3, &isnull));
+    }
+    spi_finish();
+    if (batches == 0 && jobs == 0 && events == 0)
+        return Datum(0);
+    throw drop_refused(batches, jobs, events);
+}
+
+}  // namespace
+
+}  // namespace irp
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(irp_batch_drop_guard);
+
+/* ddl_command_start event trigger: refuses to drop the extension while its tables hold rows. */
+Datum irp_batch_drop_guard(PG_FUNCTION_ARGS)
+{
+    return irp::entry_point([&] { return irp::guard_drop(fcinfo); });
+}
+
+}
