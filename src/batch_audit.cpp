@@ -46,7 +46,8 @@ Datum audit_statement(FunctionCallInfo fcinfo)
         throw trigger_misuse(
             "irp_batch_audit() must be fired AFTER INSERT, UPDATE or DELETE, or BEFORE TRUNCATE, FOR EACH STATEMENT");
     }
-    const Oid nsp = batch_table(fcinfo, td->tg_relation, "irp_batch_audit").nsp;
+    const BatchTable& table = batch_table(fcinfo, td->tg_relation, "irp_batch_audit");
+    const Oid nsp = table.nsp;
     /* The statement's last row is in the indexes: its key's claim can go. */
     release_claim();
     Query query = Query::AuditTruncate;
@@ -89,6 +90,8 @@ Datum audit_statement(FunctionCallInfo fcinfo)
     });
     Datum args[] = {actor, Int32GetDatum(pending_cancel.batch_id), pending_cancel.details};
     const char nulls[] = {' ', ' ', pending_cancel.batch_id != 0 ? ' ' : 'n'};
+    if (query == Query::AuditInsert) /* restored history brings its own events (batch_table.hpp) */
+        args[1] = Int64GetDatum(restore_threshold(table));
     {
         RunAs as_owner(owner);
         spi_run(prepared(query, nsp), args, nulls, false, 0);

@@ -144,6 +144,11 @@ Datum guard_row(FunctionCallInfo fcinfo)
     RowImage image = pg([&] { return read_row(tuple, desc, table); });
     if (image.key_is_null)
         return PointerGetDatum(tuple);
+    /* History being restored from a backup was checked when it was made. */
+    if (!is_update && restoring_row(table, image.row.id)) {
+        release_claim();
+        return PointerGetDatum(tuple);
+    }
     GuardAction action;
     try {
         if (is_update) {

@@ -11,6 +11,7 @@ extern "C" {
 #include "utils/rel.h"
 }
 
+#include <cstdint>
 #include <string_view>
 
 namespace irp {
@@ -25,7 +26,25 @@ struct BatchTable {
     int status;
     int duplicate_of;
     Oid active_index; /* idx_batch_active, InvalidOid if missing (the guard says so when it needs it) */
+    Oid id_sequence;  /* the sequence behind id (identity or serial), InvalidOid if none */
+    bool by_owner;    /* the current user has the table owner's privileges */
 };
+
+/*
+ * Whether a row the statement inserts with this id is restored history: the
+ * table owner (or a superuser) loading, with COPY, an id beyond the position
+ * of the id sequence, as a restore of pg_dump's output (pg_restore, or psql
+ * -f) does before it sets the sequences.
+ * Such rows are not checked by the guard and get no audit event: their
+ * events are restored with them. Other roles never load history.
+ */
+bool restoring_row(const BatchTable& table, std::int32_t id);
+
+/*
+ * The highest id of the statement's rows that are not restored history
+ * (restoring_row): every id for other roles.
+ */
+std::int64_t restore_threshold(const BatchTable& table);
 
 /*
  * Checks that the trigger function in fcinfo fires on its extension's

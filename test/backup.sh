@@ -1,47 +1,101 @@
 #!/usr/bin/env bash
-# pg_dump and restore of a database that uses irp_batch, the way README's
-# "Backups" section says (1.0: restore with session_replication_role = replica).
-# Runs against the cluster in PGHOST/PGPORT/PGUSER; prints TAP.
+# pg_dump and restore of a database that uses irp_batch with the stock
+# commands and no extra options: pg_dump -Fc then pg_restore -d, and pg_dump
+# then psql -f. Every row of the three tables and every sequence position must
+# come back exactly (no extra audit events), and the restored database must
+# still enforce the guard. Runs against the cluster in PGHOST/PGPORT/PGUSER;
+# prints TAP.
 set -u
 n=0
 check() { # check STATUS DESCRIPTION
   n=$((n + 1))
   if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
 }
-src=irp_batch_backup_src dst=irp_batch_backup_dst
+src=irp_batch_backup_src
 dump=$(mktemp /tmp/irp_batch_dump.XXXXXX)
-drop_databases() { for db in "$src" "$dst"; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" 2>/dev/null; done; }
-trap 'rm -f "$dump"; drop_databases' EXIT
+plain=$(mktemp /tmp/irp_batch_dump_plain.XXXXXX)
+drop_databases() {
+  for db in "$src" irp_batch_backup_fc irp_batch_backup_plain; do
+    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" 2>/dev/null
+  done
+}
+trap 'rm -f "$dump" "$plain"; drop_databases' EXIT
 drop_databases
-createdb "$src" && createdb "$dst"
+createdb "$src"
 
-# Batches, jobs, an intentional duplicate made before its original was updated
-# (so it comes before it in the dump), a cancellation and its audit rows.
+# Batches with jobs; an intentional duplicate whose original is updated
+# afterwards (so that the original's row comes after it in the table and in
+# the dump); a duplicate moved on to a later batch; a cancellation; a deleted
+# batch (its history stays); an application role's changes.
 psql -X -q -d "$src" -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE EXTENSION irp_batch;
+CREATE ROLE irp_backup_app;
+GRANT USAGE ON SCHEMA public TO irp_backup_app;
+GRANT SELECT, INSERT, UPDATE ON irp_batch, irp_job TO irp_backup_app;
+GRANT SELECT ON irp_batch_event TO irp_backup_app;
 SELECT irp_create_batch('EDM_CREATION', 42, 3, jobs => '[{"edm": "A"}, {"edm": "B"}]');
 SELECT irp_create_batch('EDM_CREATION', 42, 3, allow_duplicate => true);
 SELECT irp_create_batch('PORTFOLIO_CREATION', 42, 3, jobs => '[{"portfolio": "P1"}]');
 UPDATE irp_batch SET status = 'ACTIVE' WHERE id = 1;
 UPDATE irp_job SET status = 'SUBMITTED' WHERE batch_id = 3;
 SELECT irp_cancel_batch(3, 'Not needed');
+SET ROLE irp_backup_app;
+SELECT irp_create_batch('ANALYSIS', 42, 4, jobs => '[{"a": 1}]');
+SELECT irp_create_batch('ANALYSIS', 42, 4, allow_duplicate => true);
+RESET ROLE;
+SELECT irp_create_batch('EDM_CREATION', 43, 3);
+DELETE FROM irp_batch WHERE id = 6;
 SQL
+psql -X -q -d "$src" -c "SELECT pg_catalog.setval('irp_batch_event_id_seq', 40)" >/dev/null
 
 contents() { # every row of the three tables and every sequence position, as one value
   psql -X -tA -d "$1" -c "SELECT md5(concat(
       (SELECT string_agg(b::text, '|' ORDER BY b.id) FROM irp_batch b),
       (SELECT string_agg(j::text, '|' ORDER BY j.id) FROM irp_job j),
       (SELECT string_agg(e::text, '|' ORDER BY e.id) FROM irp_batch_event e),
-      (SELECT last_value FROM irp_batch_id_seq), (SELECT last_value FROM irp_job_id_seq),
-      (SELECT last_value FROM irp_batch_event_id_seq)))"
+      (SELECT last_value || is_called::text FROM irp_batch_id_seq),
+      (SELECT last_value || is_called::text FROM irp_job_id_seq),
+      (SELECT last_value || is_called::text FROM irp_batch_event_id_seq)))"
+}
+expected=$(contents "$src")
+# The original's row (id 1) comes after its duplicate's (id 2) in the table.
+order=$(psql -X -tA -d "$src" -c "SELECT string_agg(id::text, ',') FROM (SELECT id FROM irp_batch) b")
+[[ "$order" == 2,*1* ]]
+check $? "the source has an intentional duplicate stored before its original ($order)"
+
+still_guarded() { # the restored database refuses a duplicate, audits new batches, keeps the audit closed
+  psql -X -q -d "$1" -c "SELECT irp_create_batch('EDM_CREATION', 42, 3)" 2>&1 | grep -q "Active batch already exists for configuration 42"
+  check $? "$2: the restored database still refuses a duplicate"
+  psql -X -q -d "$1" -v ON_ERROR_STOP=1 -c "SET ROLE irp_backup_app" -c "SELECT irp_create_batch('RESTORED', 42, 5)" \
+    >/dev/null 2>&1
+  check $? "$2: an application role creates a new batch"
+  [ "$(psql -X -tA -d "$1" -c "SELECT id > 7 AND event = 'CREATED' AND actor = 'irp_backup_app' AND batch_id = 8
+                                FROM irp_batch_event ORDER BY id DESC LIMIT 1")" = t ]
+  check $? "$2: its event follows the restored ones, with the sequences where they were"
+  psql -X -q -d "$1" -c "SET ROLE irp_backup_app" -c "INSERT INTO irp_batch_event (batch_id, event, actor) VALUES (1, 'X', 'x')" \
+    2>&1 | grep -q "permission denied"
+  check $? "$2: the application role still cannot write the audit trail"
 }
 
-pg_dump -Fc -d "$src" -f "$dump" 2>/dev/null
+pg_dump -Fc -d "$src" -f "$dump"
 check $? "pg_dump -Fc"
-PGOPTIONS='-c session_replication_role=replica' pg_restore -d "$dst" "$dump"
-check $? "pg_restore with session_replication_role = replica"
-[ -n "$(contents "$src")" ] && [ "$(contents "$src")" = "$(contents "$dst")" ]
-check $? "every row of the three tables and every sequence position restored"
-psql -X -q -d "$dst" -c "SELECT irp_create_batch('EDM_CREATION', 42, 3)" 2>&1 | grep -q "Active batch already exists"
-check $? "the restored database still refuses a duplicate"
+createdb irp_batch_backup_fc
+pg_restore -d irp_batch_backup_fc "$dump"
+check $? "pg_restore -d, no options, no errors"
+[ -n "$expected" ] && [ "$expected" = "$(contents irp_batch_backup_fc)" ]
+check $? "pg_restore: every row of the three tables and every sequence position, exactly"
+still_guarded irp_batch_backup_fc "pg_restore"
+
+pg_dump -d "$src" -f "$plain"
+check $? "pg_dump (plain SQL)"
+createdb irp_batch_backup_plain
+psql -X -q -v ON_ERROR_STOP=1 -d irp_batch_backup_plain -f "$plain" >/dev/null
+check $? "psql -f, no errors"
+[ "$expected" = "$(contents irp_batch_backup_plain)" ]
+check $? "psql -f: every row of the three tables and every sequence position, exactly"
+still_guarded irp_batch_backup_plain "psql -f"
+
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS irp_backup_app" 2>/dev/null
+drop_databases
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS irp_backup_app" >/dev/null 2>&1
 echo "1..$n"
