@@ -136,6 +136,22 @@ SELECT stmt, pg_temp.outcome(stmt) AS outcome FROM (VALUES
 RESET ROLE;
 SELECT batch_id, event, actor FROM irp_batch_event WHERE batch_id > 4 ORDER BY id;
 
+-- Only the owner restores history (COPY of ids beyond the sequence, as
+-- pg_restore does): an application role's COPY of such rows is checked and
+-- audited like any other write.
+GRANT INSERT (id, step_id, configuration_id, batch_type) ON irp_batch TO regress_irp_app;
+\set VERBOSITY terse
+SET ROLE regress_irp_app;
+COPY irp_batch (id, step_id, configuration_id, batch_type) FROM stdin;
+1000	1	1	EDM_CREATION
+\.
+COPY irp_batch (id, step_id, configuration_id, batch_type) FROM stdin;
+1001	1	9	EDM_CREATION
+\.
+RESET ROLE;
+\set VERBOSITY default
+SELECT batch_id, event, actor FROM irp_batch_event WHERE batch_id >= 1000 ORDER BY id;
+
 -- Every function is SECURITY INVOKER, and the trigger functions cannot be called.
 SELECT p.proname, p.prosecdef, has_function_privilege('regress_irp_app', p.oid, 'EXECUTE') AS app_may_execute
   FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'irp%' ORDER BY 1;
