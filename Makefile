@@ -59,7 +59,7 @@ all install installcheck:
 	@echo "$(PG_CONFIG) not found: install postgresql-server-dev-15 (make test and make demo do)" >&2; exit 1
 endif
 
-.PHONY: test demo deps stress
+.PHONY: test demo deps stress bench
 deps:
 	@bash test/bootstrap.sh
 
@@ -68,6 +68,11 @@ test: deps
 
 demo: deps
 	@bash test/demo.sh
+
+# The benchmark (bench/README.md): a throwaway cluster, every comparison,
+# bench/results/results.md and chart.svg. make test runs it with tiny sizes.
+bench: deps install
+	@bash bench/run.sh
 
 # The stress check alone, for longer: make stress STRESS_SECONDS=600 STRESS_CLIENTS=8
 stress: deps

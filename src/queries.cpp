@@ -106,7 +106,7 @@ const Statement statements[] = {
      " cancelled AS ("
      "  UPDATE @extschema@.irp_job j SET status = 'CANCELLED',"
      "      updated_ts = pg_catalog.now(), completed_ts = pg_catalog.now()"
-     "  FROM target t WHERE j.id OPERATOR(pg_catalog.=) t.id"
+     "  FROM target t WHERE j.id OPERATOR(pg_catalog.=) t.id AND j.batch_id OPERATOR(pg_catalog.=) $1"
      "  RETURNING t.id, t.status)"
      " SELECT pg_catalog.jsonb_build_object("
      "  'jobs_cancelled', pg_catalog.count(*),"

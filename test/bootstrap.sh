@@ -13,6 +13,7 @@ packages=(
   python3-psycopg                   # README's Python example, the Python client, the stress check
   python3-pytest                    # the Python client's tests
   jupyter-nbconvert python3-ipykernel  # runs the Step 03 notebook headless
+  gnuplot-nox                       # the benchmark's chart
 )
 
 missing=()
