@@ -37,6 +37,9 @@ REGRESS_OPTS = --inputdir=. --encoding=UTF8
 ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure
 ISOLATION_OPTS = --inputdir=. --encoding=UTF8 --load-extension=irp_batch
 
+# TAP suites: t/*.pl (PostgreSQL::Test::Cluster; crash recovery, standby)
+TAP_TESTS = 1
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 

@@ -4,6 +4,7 @@
  */
 extern "C" {
 #include "postgres.h"
+#include "miscadmin.h"
 #include "executor/spi.h"
 }
 
@@ -26,6 +27,9 @@ Datum cancel_batch(FunctionCallInfo fcinfo)
     const TextArg reason = text_arg(fcinfo, 1, function_name, "reason");
     validate_reason(reason.value);
     const Oid nsp = function_schema(fcinfo);
+    /* It may write: refused in a read-only transaction and on a standby
+     * (25006) before it looks at, or waits for, the key. */
+    pg([] { PreventCommandIfReadOnly("irp_cancel_batch()"); });
 
     spi_connect();
     Datum id_args[] = {Int32GetDatum(batch_id)};

@@ -4,6 +4,7 @@
  */
 extern "C" {
 #include "postgres.h"
+#include "miscadmin.h"
 }
 
 #include <optional>
@@ -30,6 +31,9 @@ Datum create_batch(FunctionCallInfo fcinfo)
     const bool allow_duplicate = bool_arg(fcinfo, 3, function_name, "allow_duplicate");
     const Jobs jobs = jobs_arg(fcinfo, 4);
     const Oid nsp = function_schema(fcinfo);
+    /* It may write: refused in a read-only transaction and on a standby
+     * (25006) before it looks at, or waits for, the key. */
+    pg([] { PreventCommandIfReadOnly("irp_create_batch()"); });
 
     spi_connect();
     std::optional<std::int32_t> duplicate_of;

@@ -7,6 +7,7 @@
  */
 extern "C" {
 #include "postgres.h"
+#include "miscadmin.h"
 }
 
 #include <optional>
@@ -31,6 +32,9 @@ Datum ensure_batch(FunctionCallInfo fcinfo)
     const std::int32_t step_id = id_arg(fcinfo, 2, function_name, "step_id");
     const Jobs jobs = jobs_arg(fcinfo, 3);
     const Oid nsp = function_schema(fcinfo);
+    /* It may write: refused in a read-only transaction and on a standby
+     * (25006) before it looks at, or waits for, the key. */
+    pg([] { PreventCommandIfReadOnly("irp_ensure_batch()"); });
 
     begin_result_set(fcinfo);
     spi_connect();

@@ -14,6 +14,7 @@ packages=(
   python3-pytest                    # the Python client's tests
   jupyter-nbconvert python3-ipykernel  # runs the Step 03 notebook headless
   gnuplot-nox                       # the benchmark's chart
+  libipc-run-perl                   # PostgreSQL::Test::Cluster, for the TAP tests in t/
 )
 
 missing=()

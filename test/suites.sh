@@ -22,17 +22,24 @@ fi
 
 # pg_regress: sql/*.sql against expected/*.out, one test per file.
 echo "== pg_regress"
-make -s installcheck ISOLATION= PG_CONFIG="$PG_CONFIG" 2>&1 | tee regress.log
+make -s installcheck ISOLATION= TAP_TESTS= PG_CONFIG="$PG_CONFIG" 2>&1 | tee regress.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 [ -f regression.diffs ] && cat regression.diffs
 echo "$(grep -cE '^(ok|test) .* ok ' regress.log) $(grep -cE '(FAILED|failed \(ignored\))' regress.log)" > counts/regress
 
 # Isolation tester: specs/*.spec against expected/*.out, one test per spec.
 echo "== isolation"
-make -s installcheck REGRESS= PG_CONFIG="$PG_CONFIG" 2>&1 | tee isolation.log
+make -s installcheck REGRESS= TAP_TESTS= PG_CONFIG="$PG_CONFIG" 2>&1 | tee isolation.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 [ -f output_iso/regression.diffs ] && cat output_iso/regression.diffs
 echo "$(grep -cE '^(ok|test) .* ok ' isolation.log) $(grep -cE '(FAILED|failed \(ignored\))' isolation.log)" > counts/isolation
+
+# TAP: t/*.pl (PostgreSQL::Test::Cluster, each starts clusters of its own):
+# crash recovery and a streaming standby. One test per assertion.
+echo "== TAP"
+make -s installcheck REGRESS= ISOLATION= PROVE_FLAGS=-v PG_CONFIG="$PG_CONFIG" 2>&1 | tee tap.log
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+echo "$(grep -cE '^ok [0-9]' tap.log) $(grep -cE '^not ok [0-9]' tap.log)" > counts/tap
 
 # pgTAP: test/*.sql with pg_prove, one test per assertion.
 echo "== pgTAP"
