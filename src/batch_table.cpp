@@ -108,8 +108,9 @@ const BatchTable& batch_table(FunctionCallInfo fcinfo, Relation rel, std::string
         t.status = column(desc, "status", InvalidOid);
         t.duplicate_of = column(desc, "duplicate_of", INT4OID);
         t.active_index = get_relname_relid("idx_batch_active", t.nsp);
-        t.id_sequence = t.id != 0 ? column_sequence(relid, t.id) : InvalidOid;
-        t.by_owner = has_privs_of_role(GetUserId(), rel->rd_rel->relowner);
+        /* Only a COPY can load restored history: other statements skip the look-ups. */
+        t.by_owner = in_copy() && has_privs_of_role(GetUserId(), rel->rd_rel->relowner);
+        t.id_sequence = t.by_owner && t.id != 0 ? column_sequence(relid, t.id) : InvalidOid;
         if (t.id && t.configuration_id && t.batch_type && t.status && t.duplicate_of)
             t.relid = relid;
         return t;

@@ -26,8 +26,8 @@ struct BatchTable {
     int status;
     int duplicate_of;
     Oid active_index; /* idx_batch_active, InvalidOid if missing (the guard says so when it needs it) */
-    Oid id_sequence;  /* the sequence behind id (identity or serial), InvalidOid if none */
-    bool by_owner;    /* the current user has the table owner's privileges */
+    Oid id_sequence;  /* in a COPY by the owner: the sequence behind id (identity or serial), if any */
+    bool by_owner;    /* the statement is a COPY by a role with the table owner's privileges */
 };
 
 /*
