@@ -20,8 +20,8 @@ its own database. Usage: stress.py [--seconds N] [--clients N] [--keys N]
 """
 import argparse
 import json
-import multiprocessing
 import random
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -45,8 +45,8 @@ def pick(conn, sql):
     return row[0] if row else None
 
 
-def worker(number, seconds, keys, out):
-    """One client: random operations until the time is up; reports what it did."""
+def worker(number, seconds, keys):
+    """One client: random operations until the time is up; returns what it did."""
     rng = random.Random(number)
     created = []  # (batch id, jobs as sent)
     ops = Counter()
@@ -105,7 +105,7 @@ def worker(number, seconds, keys, out):
                 else:
                     errors[f"{state}: {message}"] += 1
                     unexpected.append(f"client {number}, {op}: {state}: {message}")
-    out.put({"created": created, "ops": dict(ops), "errors": dict(errors), "unexpected": unexpected})
+    return {"created": created, "ops": dict(ops), "errors": dict(errors), "unexpected": unexpected}
 
 
 def main():
@@ -113,7 +113,13 @@ def main():
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--keys", type=int, default=4)
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    keys = keys_for(args.keys)
+    if args.worker:
+        # One client process: its report is its standard output.
+        print(json.dumps(worker(args.worker, args.seconds, keys)))
+        return 0
 
     with psycopg.connect("dbname=postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
@@ -121,15 +127,17 @@ def main():
     with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
         conn.execute("CREATE EXTENSION irp_batch")
 
-    keys = keys_for(args.keys)
-    out = multiprocessing.Queue()
-    clients = [multiprocessing.Process(target=worker, args=(n, args.seconds, keys, out))
+    # Each client is a process of its own (this script with --worker).
+    clients = [subprocess.Popen([sys.executable, __file__, "--worker", str(n), "--seconds", str(args.seconds),
+                                 "--keys", str(args.keys)], stdout=subprocess.PIPE, text=True)
                for n in range(1, args.clients + 1)]
+    reports = []
     for c in clients:
-        c.start()
-    reports = [out.get() for _ in clients]
-    for c in clients:
-        c.join()
+        out, _ = c.communicate()
+        if c.returncode != 0:
+            print(f"not ok 1 - client process failed ({c.returncode})")
+            return 1
+        reports.append(json.loads(out))
 
     created = {}
     ops, errors = Counter(), Counter()
