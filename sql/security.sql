@@ -136,7 +136,7 @@ SELECT stmt, pg_temp.outcome(stmt) AS outcome FROM (VALUES
 RESET ROLE;
 SELECT batch_id, event, actor FROM irp_batch_event WHERE batch_id > 4 ORDER BY id;
 
--- Only the owner restores history (COPY of ids beyond the sequence, as
+-- Only the owner restores history (a COPY that supplies the ids, as
 -- pg_restore does): an application role's COPY of such rows is checked and
 -- audited like any other write.
 GRANT INSERT (id, step_id, configuration_id, batch_type) ON irp_batch TO regress_irp_app;

@@ -90,8 +90,10 @@ Datum audit_statement(FunctionCallInfo fcinfo)
     });
     Datum args[] = {actor, Int32GetDatum(pending_cancel.batch_id), pending_cancel.details};
     const char nulls[] = {' ', ' ', pending_cancel.batch_id != 0 ? ' ' : 'n'};
-    if (query == Query::AuditInsert) /* restored history brings its own events (batch_table.hpp) */
-        args[1] = Int64GetDatum(restore_threshold(table));
+    if (query == Query::AuditInsert && table.restoring) { /* restored history brings its own events */
+        spi_finish();
+        return PointerGetDatum(nullptr);
+    }
     {
         RunAs as_owner(owner);
         spi_run(prepared(query, nsp), args, nulls, false, 0);

@@ -145,7 +145,7 @@ Datum guard_row(FunctionCallInfo fcinfo)
     if (image.key_is_null)
         return PointerGetDatum(tuple);
     /* History being restored from a backup was checked when it was made. */
-    if (!is_update && restoring_row(table, image.row.id)) {
+    if (!is_update && table.restoring) {
         release_claim();
         return PointerGetDatum(tuple);
     }

@@ -4,18 +4,17 @@
 #include "batch_table.hpp"
 
 extern "C" {
-#include "catalog/dependency.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
-#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "tcop/pquery.h"
 #include "utils/portal.h"
 }
 
-#include <limits>
+
 
 #include "batch_rules.hpp"
 #include "pg_guard.hpp"
@@ -38,55 +37,33 @@ int column(TupleDesc desc, const char* name, Oid type, Oid other_type = InvalidO
     return 0;
 }
 
-/* The sequence that numbers column attnum of relid, or InvalidOid; call through pg(). */
-Oid column_sequence(Oid relid, int attnum)
+/*
+ * Whether the client's statement is COPY ... FROM into relid with the id
+ * column among its columns (pg_dump's data, as pg_restore or psql -f load
+ * it); call through pg().
+ */
+bool copying_ids_into(Oid relid)
 {
-    List* sequences = getOwnedSequences(relid);
+    if (ActivePortal == nullptr || ActivePortal->commandTag != CMDTAG_COPY || list_length(ActivePortal->stmts) != 1)
+        return false;
+    auto* planned = static_cast<PlannedStmt*>(linitial(ActivePortal->stmts));
+    if (!IsA(planned, PlannedStmt) || planned->utilityStmt == nullptr || !IsA(planned->utilityStmt, CopyStmt))
+        return false;
+    auto* copy = reinterpret_cast<CopyStmt*>(planned->utilityStmt);
+    if (!copy->is_from || copy->relation == nullptr || copy->query != nullptr ||
+        RangeVarGetRelid(copy->relation, NoLock, true) != relid)
+        return false;
+    if (copy->attlist == NIL)
+        return true; /* every column */
     ListCell* cell;
-    foreach (cell, sequences) {
-        const Oid sequence = lfirst_oid(cell);
-        Oid table = InvalidOid;
-        int32 column = 0;
-        if ((sequenceIsOwned(sequence, DEPENDENCY_INTERNAL, &table, &column) ||
-             sequenceIsOwned(sequence, DEPENDENCY_AUTO, &table, &column)) &&
-            column == attnum)
-            return sequence;
+    foreach (cell, copy->attlist) {
+        if (strcmp(strVal(lfirst(cell)), "id") == 0)
+            return true;
     }
-    return InvalidOid;
-}
-
-/* Whether the client's statement is a COPY (pg_dump's data, restored by pg_restore or psql). */
-bool in_copy() noexcept
-{
-    return ActivePortal != nullptr && ActivePortal->commandTag == CMDTAG_COPY;
-}
-
-/* The last value the sequence gave out; -1 if it never gave one. Call through pg(). */
-std::int64_t sequence_position(Oid sequence)
-{
-    LOCAL_FCINFO(call, 1);
-    InitFunctionCallInfoData(*call, nullptr, 1, InvalidOid, nullptr, nullptr);
-    call->args[0].value = ObjectIdGetDatum(sequence);
-    call->args[0].isnull = false;
-    const Datum last = pg_sequence_last_value(call);
-    return call->isnull ? -1 : DatumGetInt64(last);
+    return false;
 }
 
 }  // namespace
-
-bool restoring_row(const BatchTable& table, std::int32_t id)
-{
-    if (!table.by_owner || !OidIsValid(table.id_sequence) || !in_copy())
-        return false;
-    return id > pg([&table] { return sequence_position(table.id_sequence); });
-}
-
-std::int64_t restore_threshold(const BatchTable& table)
-{
-    if (!table.by_owner || !OidIsValid(table.id_sequence) || !in_copy())
-        return std::numeric_limits<std::int64_t>::max();
-    return pg([&table] { return sequence_position(table.id_sequence); });
-}
 
 const BatchTable& batch_table(FunctionCallInfo fcinfo, Relation rel, std::string_view trigger_function)
 {
@@ -108,9 +85,7 @@ const BatchTable& batch_table(FunctionCallInfo fcinfo, Relation rel, std::string
         t.status = column(desc, "status", InvalidOid);
         t.duplicate_of = column(desc, "duplicate_of", INT4OID);
         t.active_index = get_relname_relid("idx_batch_active", t.nsp);
-        /* Only a COPY can load restored history: other statements skip the look-ups. */
-        t.by_owner = in_copy() && has_privs_of_role(GetUserId(), rel->rd_rel->relowner);
-        t.id_sequence = t.by_owner && t.id != 0 ? column_sequence(relid, t.id) : InvalidOid;
+        t.restoring = copying_ids_into(relid) && has_privs_of_role(GetUserId(), rel->rd_rel->relowner);
         if (t.id && t.configuration_id && t.batch_type && t.status && t.duplicate_of)
             t.relid = relid;
         return t;

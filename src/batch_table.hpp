@@ -11,7 +11,6 @@ extern "C" {
 #include "utils/rel.h"
 }
 
-#include <cstdint>
 #include <string_view>
 
 namespace irp {
@@ -26,25 +25,15 @@ struct BatchTable {
     int status;
     int duplicate_of;
     Oid active_index; /* idx_batch_active, InvalidOid if missing (the guard says so when it needs it) */
-    Oid id_sequence;  /* in a COPY by the owner: the sequence behind id (identity or serial), if any */
-    bool by_owner;    /* the statement is a COPY by a role with the table owner's privileges */
+    /*
+     * The statement is restoring history: a COPY ... FROM into this table
+     * that supplies the id column, by a role with the table owner's
+     * privileges, as pg_restore and psql -f load pg_dump's data. Its rows
+     * were checked when they were made: the guard does not check them again
+     * and the audit writes no events for them (theirs are restored with them).
+     */
+    bool restoring;
 };
-
-/*
- * Whether a row the statement inserts with this id is restored history: the
- * table owner (or a superuser) loading, with COPY, an id beyond the position
- * of the id sequence, as a restore of pg_dump's output (pg_restore, or psql
- * -f) does before it sets the sequences.
- * Such rows are not checked by the guard and get no audit event: their
- * events are restored with them. Other roles never load history.
- */
-bool restoring_row(const BatchTable& table, std::int32_t id);
-
-/*
- * The highest id of the statement's rows that are not restored history
- * (restoring_row): every id for other roles.
- */
-std::int64_t restore_threshold(const BatchTable& table);
 
 /*
  * Checks that the trigger function in fcinfo fires on its extension's

@@ -12,6 +12,7 @@ extern "C" {
 
 #include <optional>
 
+#include "key_claim.hpp"
 #include "new_batch.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
@@ -39,6 +40,8 @@ Datum ensure_batch(FunctionCallInfo fcinfo)
     begin_result_set(fcinfo);
     spi_connect();
     const std::optional<std::int32_t> existing = active_batch_of_key(nsp, configuration_id, batch_type.datum);
+    if (existing)
+        release_claim(); /* nothing will be inserted: the key is free for others again */
     const std::int32_t batch_id =
         existing ? *existing
                  : insert_batch(nsp, function_name, step_id, configuration_id, batch_type.datum, std::nullopt, jobs);

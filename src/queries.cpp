@@ -143,7 +143,7 @@ const Statement statements[] = {
      " (SELECT pg_catalog.count(*) FROM @extschema@.irp_job),"
      " (SELECT pg_catalog.count(*) FROM @extschema@.irp_batch_event)",
      0, {}},
-    /* AuditInsert($1 actor, $2 highest id that is not restored history): transition table new_rows */
+    /* AuditInsert($1 actor): transition table new_rows */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
      " SELECT n.id,"
      "  CASE WHEN n.duplicate_of IS NULL THEN 'CREATED' ELSE 'DUPLICATE_CREATED' END,"
@@ -151,8 +151,8 @@ const Statement statements[] = {
      "  pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
      "   'configuration_id', n.configuration_id, 'batch_type', n.batch_type,"
      "   'step_id', n.step_id, 'status', n.status, 'duplicate_of', n.duplicate_of))"
-     " FROM new_rows n WHERE n.id OPERATOR(pg_catalog.<=) $2 ORDER BY n.id",
-     2, {TEXTOID, INT8OID}},
+     " FROM new_rows n ORDER BY n.id",
+     1, {TEXTOID}},
     /* AuditUpdate($1 actor, $2 batch being cancelled by irp_cancel_batch or 0, $3 its details) */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, reason, actor, details)"
      " SELECT n.id,"
