@@ -23,23 +23,43 @@ COMMENT ON TRIGGER irp_batch_event_guard ON @extschema@.irp_batch_event IS
     'Only the audit triggers on irp_batch (running as this table''s owner) and the owner write the audit trail';
 
 -- 1.0 asked for INSERT on irp_batch_event to be granted to application
--- roles; take back every write privilege granted to anyone but the owner.
+-- roles. Take back every privilege but SELECT granted to anyone but the
+-- owner, on the table and on its columns (TRIGGER too: the audit now writes
+-- as the owner), with CASCADE for grants passed on; SELECT is granted again.
 DO $$
 DECLARE
     grantee pg_catalog.text;
+    had_select pg_catalog.bool;
 BEGIN
-    FOR grantee IN
-        SELECT DISTINCT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
-                             ELSE pg_catalog.quote_ident(r.rolname) END
+    FOR grantee, had_select IN
+        SELECT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                    ELSE pg_catalog.quote_ident(r.rolname) END,
+               pg_catalog.bool_or(a.privilege_type OPERATOR(pg_catalog.=) 'SELECT')
         FROM pg_catalog.pg_class c
         CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
         LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
         WHERE c.oid OPERATOR(pg_catalog.=) '@extschema@.irp_batch_event'::pg_catalog.regclass
           AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
-          AND a.privilege_type OPERATOR(pg_catalog.=) ANY ('{INSERT,UPDATE,DELETE,TRUNCATE}'::pg_catalog.text[])
+        GROUP BY 1
+        HAVING pg_catalog.bool_or(a.privilege_type OPERATOR(pg_catalog.<>) 'SELECT')
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE @extschema@.irp_batch_event FROM %s CASCADE', grantee);
+        IF had_select THEN
+            EXECUTE pg_catalog.format('GRANT SELECT ON TABLE @extschema@.irp_batch_event TO %s', grantee);
+        END IF;
+    END LOOP;
+    FOR grantee IN
+        SELECT DISTINCT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                             ELSE pg_catalog.quote_ident(r.rolname) END
+        FROM pg_catalog.pg_attribute att
+        CROSS JOIN LATERAL pg_catalog.aclexplode(att.attacl) a
+        LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+        WHERE att.attrelid OPERATOR(pg_catalog.=) '@extschema@.irp_batch_event'::pg_catalog.regclass
+          AND a.privilege_type OPERATOR(pg_catalog.<>) 'SELECT'
     LOOP
         EXECUTE pg_catalog.format(
-            'REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON TABLE @extschema@.irp_batch_event FROM %s', grantee);
+            'REVOKE INSERT, UPDATE, REFERENCES (id, batch_id, event, reason, actor, details, event_ts)'
+            ' ON TABLE @extschema@.irp_batch_event FROM %s CASCADE', grantee);
     END LOOP;
 END
 $$;

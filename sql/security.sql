@@ -152,6 +152,26 @@ RESET ROLE;
 \set VERBOSITY default
 SELECT batch_id, event, actor FROM irp_batch_event WHERE batch_id >= 1000 ORDER BY id;
 
+-- A role that was granted TRIGGER on the audit table adds a trigger: the
+-- audit writes as the table owner, so it refuses to run that trigger's code
+-- (which would otherwise run with the owner's privileges), and the change is
+-- refused with it.
+GRANT TRIGGER ON irp_batch_event TO regress_irp_forger;
+CREATE FUNCTION public.regress_forge() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.actor := 'someone_else';
+  RETURN NEW;
+END $$;
+ALTER FUNCTION public.regress_forge() OWNER TO regress_irp_forger;
+SET ROLE regress_irp_forger;
+CREATE TRIGGER regress_forge BEFORE INSERT ON irp_batch_event FOR EACH ROW EXECUTE FUNCTION public.regress_forge();
+RESET ROLE;
+SET ROLE regress_irp_app;
+SELECT pg_temp.outcome($$SELECT irp_create_batch('FORGED', 9, 1)$$);
+RESET ROLE;
+DROP TRIGGER regress_forge ON irp_batch_event;
+DROP FUNCTION public.regress_forge();
+
 -- Every function is SECURITY INVOKER, and the trigger functions cannot be called.
 SELECT p.proname, p.prosecdef, has_function_privilege('regress_irp_app', p.oid, 'EXECUTE') AS app_may_execute
   FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'irp%' ORDER BY 1;

@@ -77,6 +77,14 @@ CREATE ROLE regress_irp_v10_app;
 GRANT USAGE ON SCHEMA public TO regress_irp_v10_app;
 GRANT SELECT, INSERT, UPDATE ON irp_batch, irp_job TO regress_irp_v10_app;
 GRANT SELECT, INSERT ON irp_batch_event TO regress_irp_v10_app;
+-- ... and some granted more, passed on, and on columns.
+CREATE ROLE regress_irp_v10_admin;
+CREATE ROLE regress_irp_v10_other;
+GRANT ALL ON irp_batch_event TO regress_irp_v10_admin WITH GRANT OPTION;
+SET ROLE regress_irp_v10_admin;
+GRANT INSERT, TRIGGER ON irp_batch_event TO regress_irp_v10_other;
+RESET ROLE;
+GRANT UPDATE (actor) ON irp_batch_event TO regress_irp_v10_other;
 
 -- Data made with 1.0: batches, jobs, an intentional duplicate, a cancellation.
 SET ROLE regress_irp_v10_app;
@@ -92,9 +100,12 @@ SELECT extversion FROM pg_extension WHERE extname = 'irp_batch';
 
 -- The data is exactly as it was.
 SELECT pg_temp.contents() = :'before' AS data_unchanged;
--- The 1.0-era write privilege on the audit table is gone; reading stays.
-SELECT has_table_privilege('regress_irp_v10_app', 'irp_batch_event', 'INSERT') AS may_insert_events,
-       has_table_privilege('regress_irp_v10_app', 'irp_batch_event', 'SELECT') AS may_read_events;
+-- The 1.0-era write privileges on the audit table are gone; reading stays.
+SELECT r AS role, has_table_privilege(r, 'irp_batch_event', 'INSERT') AS may_insert,
+       has_table_privilege(r, 'irp_batch_event', 'TRIGGER') AS may_add_triggers,
+       has_column_privilege(r, 'irp_batch_event', 'actor', 'UPDATE') AS may_update_actor,
+       has_table_privilege(r, 'irp_batch_event', 'SELECT') AS may_read
+  FROM unnest(ARRAY['regress_irp_v10_app', 'regress_irp_v10_admin', 'regress_irp_v10_other']) AS r ORDER BY r;
 -- The guard and the audit still work, for the same role.
 SET ROLE regress_irp_v10_app;
 SELECT irp_create_batch('EDM_CREATION', 1, 3);
@@ -117,5 +128,5 @@ SELECT 'only in a fresh install', * FROM (SELECT * FROM fresh EXCEPT SELECT * FR
 ORDER BY 1, 2, 3;
 
 DROP EXTENSION irp_batch;
-DROP OWNED BY regress_irp_v10_app;
-DROP ROLE regress_irp_v10_app;
+DROP OWNED BY regress_irp_v10_app, regress_irp_v10_admin, regress_irp_v10_other;
+DROP ROLE regress_irp_v10_app, regress_irp_v10_admin, regress_irp_v10_other;

@@ -7,7 +7,12 @@
 #include <cstring>
 
 extern "C" {
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_proc.h"
 #include "commands/trigger.h"
+#include "utils/acl.h"
+#include "utils/syscache.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -32,6 +37,38 @@ struct PendingCancel {
     Datum details = 0;
 };
 PendingCancel pending_cancel;
+
+/*
+ * The events are written with the privileges of irp_batch_event's owner, and
+ * so would every trigger on that table run: refuse if one runs a function
+ * whose owner lacks the table owner's privileges (a role granted TRIGGER
+ * could otherwise run code as the owner). Call through pg().
+ */
+void refuse_untrusted_triggers(Oid events, Oid owner)
+{
+    Relation rel = table_open(events, AccessShareLock);
+    const TriggerDesc* triggers = rel->trigdesc;
+    for (int i = 0; triggers != nullptr && i < triggers->numtriggers; ++i) {
+        const Trigger& t = triggers->triggers[i];
+        if (t.tgenabled == TRIGGER_DISABLED)
+            continue;
+        HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(t.tgfoid));
+        if (!HeapTupleIsValid(proc))
+            elog(ERROR, "irp_batch: cache lookup failed for function %u", t.tgfoid);
+        const Oid function_owner = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc))->proowner;
+        ReleaseSysCache(proc);
+        if (!has_privs_of_role(function_owner, owner))
+            ereport(ERROR,
+                    (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                     errmsg("the audit trail will not run trigger \"%s\" on irp_batch_event", t.tgname),
+                     errdetail("Events are written with the privileges of the table's owner, \"%s\"; the "
+                               "trigger's function belongs to \"%s\", who lacks them.",
+                               GetUserNameFromId(owner, false), GetUserNameFromId(function_owner, false)),
+                     errhint("Drop the trigger, and grant no role TRIGGER on irp_batch_event."),
+                     errtable(rel)));
+    }
+    table_close(rel, NoLock);
+}
 
 /* The trigger's body: one INSERT INTO irp_batch_event per statement. */
 Datum audit_statement(FunctionCallInfo fcinfo)
@@ -81,7 +118,9 @@ Datum audit_statement(FunctionCallInfo fcinfo)
         if (!OidIsValid(events))
             ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                             errmsg("table \"irp_batch_event\" of the irp_batch extension does not exist")));
-        return relation_owner(events);
+        const Oid events_owner = relation_owner(events);
+        refuse_untrusted_triggers(events, events_owner);
+        return events_owner;
     });
     spi_connect();
     pg([td] {
