@@ -4,7 +4,8 @@
 -- ... CASCADE or DROP OWNED that would drop it) is refused while they hold
 -- rows, unless irp_batch.confirm_drop is on.
 --
-CREATE SCHEMA irp;
+CREATE ROLE regress_irp_schema_owner;
+CREATE SCHEMA irp AUTHORIZATION regress_irp_schema_owner;
 CREATE EXTENSION irp_batch SCHEMA irp;
 
 -- Empty tables: nothing to lose, the drop goes ahead.
@@ -19,6 +20,12 @@ DROP EXTENSION IF EXISTS irp_batch CASCADE;
 DROP SCHEMA irp CASCADE;
 DROP SCHEMA public, irp CASCADE;
 DROP OWNED BY CURRENT_USER;
+-- The schema's owner would drop the schema, and the extension with it.
+DROP OWNED BY regress_irp_schema_owner CASCADE;
+-- A role that may not read the tables is not told how much they hold.
+SET ROLE regress_irp_schema_owner;
+DROP SCHEMA irp CASCADE;
+RESET ROLE;
 SELECT extname, extversion FROM pg_extension WHERE extname = 'irp_batch';
 SELECT count(*) AS batches FROM irp.irp_batch;
 
@@ -40,3 +47,4 @@ COMMIT;
 SELECT count(*) AS installed FROM pg_extension WHERE extname = 'irp_batch';
 SHOW irp_batch.confirm_drop;
 DROP SCHEMA irp;
+DROP ROLE regress_irp_schema_owner;

@@ -7,7 +7,12 @@
  */
 extern "C" {
 #include "postgres.h"
+#include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/syscache.h"
 #include "commands/event_trigger.h"
 #include "nodes/parsenodes.h"
 #include "utils/acl.h"
@@ -43,14 +48,20 @@ bool drops_extension(Node* tree, Oid nsp)
         return false;
     }
     if (IsA(tree, DropOwnedStmt)) {
+        /* It drops what the roles own: the extension's tables, or its schema with CASCADE. */
         auto* drop = reinterpret_cast<DropOwnedStmt*>(tree);
         const Oid table = get_relname_relid("irp_batch", nsp);
-        if (!OidIsValid(table))
-            return false;
-        const Oid owner = relation_owner(table);
+        const Oid table_owner = OidIsValid(table) ? relation_owner(table) : InvalidOid;
+        HeapTuple schema = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+        Oid schema_owner = InvalidOid;
+        if (HeapTupleIsValid(schema)) {
+            schema_owner = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(schema))->nspowner;
+            ReleaseSysCache(schema);
+        }
         ListCell* cell;
         foreach (cell, drop->roles) {
-            if (get_rolespec_oid(static_cast<RoleSpec*>(lfirst(cell)), true) == owner)
+            const Oid role = get_rolespec_oid(static_cast<RoleSpec*>(lfirst(cell)), true);
+            if (OidIsValid(role) && (role == table_owner || role == schema_owner))
                 return true;
         }
     }
@@ -72,11 +83,21 @@ Datum guard_drop(FunctionCallInfo fcinfo)
     const Oid table = pg([nsp] { return get_relname_relid("irp_batch", nsp); });
     if (!OidIsValid(table))
         return Datum(0);
+    /* Lock the tables as the DROP would, then count with a fresh snapshot:
+     * rows committed after this transaction's snapshot count too. */
+    pg([nsp] {
+        for (const char* name : {"irp_batch", "irp_job", "irp_batch_event"}) {
+            const Oid relid = get_relname_relid(name, nsp);
+            if (OidIsValid(relid))
+                LockRelationOid(relid, AccessExclusiveLock);
+        }
+    });
+    const Oid owner = pg([table] { return relation_owner(table); });
     spi_connect();
     std::int64_t batches = 0, jobs = 0, events = 0;
     {
-        RunAs as_owner(pg([table] { return relation_owner(table); }));
-        spi_run(prepared(Query::RowCounts, nsp), nullptr, nullptr, true, 1);
+        RunAs as_owner(owner);
+        spi_run_latest(prepared(Query::RowCounts, nsp), nullptr, nullptr, 1);
         bool isnull = false;
         batches = DatumGetInt64(spi_value(0, 1, &isnull));
         jobs = DatumGetInt64(spi_value(0, 2, &isnull));
@@ -85,7 +106,9 @@ Datum guard_drop(FunctionCallInfo fcinfo)
     spi_finish();
     if (batches == 0 && jobs == 0 && events == 0)
         return Datum(0);
-    throw drop_refused(batches, jobs, events);
+    /* Only those who may read the tables learn how much they hold. */
+    const bool may_know = pg([owner] { return has_privs_of_role(GetUserId(), owner); });
+    throw drop_refused(batches, jobs, events, may_know);
 }
 
 }  // namespace
