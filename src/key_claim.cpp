@@ -6,6 +6,9 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/htup_details.h"
+#include "executor/executor.h"
+#include "storage/procarray.h"
 #include "access/stratnum.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -147,6 +150,31 @@ Relation open_active_index(const KeySpace& space)
     return index;
 }
 
+/*
+ * Another transaction in progress that holds the row in slot FOR UPDATE or
+ * FOR NO KEY UPDATE without having changed it yet (irp_cancel_batch between
+ * locking its batch and updating it): it is about to change the row, so the
+ * probe waits for it as for an update. InvalidTransactionId otherwise.
+ * Share locks (creators of intentional duplicates) are not waited for.
+ */
+TransactionId exclusive_locker(TupleTableSlot* slot)
+{
+    bool should_free = false;
+    HeapTuple tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
+    const HeapTupleHeader header = tuple->t_data;
+    const uint16 infomask = header->t_infomask;
+    TransactionId locker = InvalidTransactionId;
+    if (!(infomask & HEAP_XMAX_INVALID) && !(infomask & HEAP_XMAX_IS_MULTI) &&
+        HEAP_XMAX_IS_LOCKED_ONLY(infomask) && HEAP_XMAX_IS_EXCL_LOCKED(infomask)) {
+        const TransactionId xmax = HeapTupleHeaderGetRawXmax(header);
+        if (!TransactionIdIsCurrentTransactionId(xmax) && TransactionIdIsInProgress(xmax))
+            locker = xmax;
+    }
+    if (should_free)
+        heap_freetuple(tuple);
+    return locker;
+}
+
 /* Scans the key's entries of idx_batch_active with a dirty snapshot; call through pg(). */
 Probe probe_key(const KeySpace& space, Relation index, std::int32_t configuration_id, Datum batch_type,
                 std::int32_t ignore_id)
@@ -168,7 +196,9 @@ Probe probe_key(const KeySpace& space, Relation index, std::int32_t configuratio
         bool isnull = false;
         if (DatumGetInt32(slot_getattr(slot, space.id, &isnull)) == ignore_id)
             continue;
-        const TransactionId other = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+        TransactionId other = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+        if (!TransactionIdIsValid(other))
+            other = exclusive_locker(slot);
         if (!TransactionIdIsValid(other)) {
             found.taken = true; /* committed, or this transaction's own */
             break;
