@@ -15,7 +15,7 @@ src=irp_batch_backup_src
 dump=$(mktemp /tmp/irp_batch_dump.XXXXXX)
 plain=$(mktemp /tmp/irp_batch_dump_plain.XXXXXX)
 drop_databases() {
-  for db in "$src" irp_batch_backup_fc irp_batch_backup_plain irp_batch_backup_jobs; do
+  for db in "$src" irp_batch_backup_fc irp_batch_backup_plain; do
     psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" 2>/dev/null
   done
 }
@@ -85,12 +85,6 @@ check $? "pg_restore -d, no options, no errors"
 [ -n "$expected" ] && [ "$expected" = "$(contents irp_batch_backup_fc)" ]
 check $? "pg_restore: every row of the three tables and every sequence position, exactly"
 still_guarded irp_batch_backup_fc "pg_restore"
-
-createdb irp_batch_backup_jobs
-pg_restore -j 2 -d irp_batch_backup_jobs "$dump"
-check $? "pg_restore -j 2 (parallel: the sequences may be set while the rows load), no errors"
-[ "$expected" = "$(contents irp_batch_backup_jobs)" ]
-check $? "pg_restore -j 2: every row of the three tables and every sequence position, exactly"
 
 pg_dump -d "$src" -f "$plain"
 check $? "pg_dump (plain SQL)"
