@@ -109,6 +109,9 @@ Datum audit_statement(FunctionCallInfo fcinfo)
                              {}, "Create its triggers with REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows.");
     }
 
+    if (query == Query::AuditInsert && table.restoring) /* restored history brings its own events */
+        return PointerGetDatum(nullptr);
+
     /* The actor is the role that changed the batches; the event is written
      * with the audit table owner's privileges, which no application role
      * needs to have (Security in README). */
@@ -129,10 +132,6 @@ Datum audit_statement(FunctionCallInfo fcinfo)
     });
     Datum args[] = {actor, Int32GetDatum(pending_cancel.batch_id), pending_cancel.details};
     const char nulls[] = {' ', ' ', pending_cancel.batch_id != 0 ? ' ' : 'n'};
-    if (query == Query::AuditInsert && table.restoring) { /* restored history brings its own events */
-        spi_finish();
-        return PointerGetDatum(nullptr);
-    }
     {
         RunAs as_owner(owner);
         spi_run(prepared(query, nsp), args, nulls, false, 0);

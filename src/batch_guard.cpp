@@ -106,16 +106,8 @@ std::optional<Problem> check_no_duplicates(const BatchRow& row, Oid nsp)
  */
 std::optional<Problem> check_conflict(const RowImage& image, const KeySpace& space, Oid nsp)
 {
-    Datum args[] = {Int32GetDatum(image.row.configuration_id), image.batch_type, Int32GetDatum(image.row.id)};
-    bool found = false;
-    for (int attempt = 0; attempt < 3 && !found; ++attempt) {
-        if (!claim_key(space, image.row.configuration_id, image.batch_type, image.row.id))
-            return std::nullopt;
-        /* None if it finished between the probe and this query: probe again. */
-        found = spi_run_latest(prepared(Query::ActiveConflict, nsp), args, nullptr, 1) > 0;
-    }
-    if (!found)
-        return std::nullopt; /* it keeps changing: idx_batch_unique_active decides */
+    if (!claim_and_read_active(space, nsp, image.row.configuration_id, image.batch_type, image.row.id))
+        return std::nullopt;
     bool isnull = false;
     ExistingBatch existing;
     existing.id = DatumGetInt32(spi_value(0, 1, &isnull));

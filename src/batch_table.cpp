@@ -14,8 +14,6 @@ extern "C" {
 #include "utils/portal.h"
 }
 
-
-
 #include "batch_rules.hpp"
 #include "pg_guard.hpp"
 

@@ -25,6 +25,7 @@ extern "C" {
 }
 
 #include "pg_guard.hpp"
+#include "queries.hpp"
 
 namespace irp {
 
@@ -249,6 +250,21 @@ bool claim_key(const KeySpace& space, std::int32_t configuration_id, Datum batch
             }
         });
     }
+}
+
+bool claim_and_read_active(const KeySpace& space, Oid nsp, std::int32_t configuration_id, Datum batch_type,
+                           std::int32_t ignore_id)
+{
+    Datum args[] = {Int32GetDatum(configuration_id), batch_type, Int32GetDatum(ignore_id)};
+    /* A batch the probe saw may finish before the query reads it: probe again.
+     * If it keeps changing, idx_batch_unique_active decides. */
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        if (!claim_key(space, configuration_id, batch_type, ignore_id))
+            return false;
+        if (spi_run_latest(prepared(Query::ActiveConflict, nsp), args, nullptr, 1) > 0)
+            return true;
+    }
+    return false;
 }
 
 void release_claim() { unlock_claim(); }

@@ -47,6 +47,15 @@ KeySpace key_space(Oid nsp, Relation heap);
  */
 bool claim_key(const KeySpace& space, std::int32_t configuration_id, Datum batch_type, std::int32_t ignore_id);
 
+/*
+ * Claims the key (claim_key), then reads with a fresh snapshot the active
+ * batch other than ignore_id that the duplicate error names (rule 3): the
+ * Query::ActiveConflict row, left in the SPI result. False if the key has
+ * none. Inside SPI; the claim is kept for the caller's INSERT.
+ */
+bool claim_and_read_active(const KeySpace& space, Oid nsp, std::int32_t configuration_id, Datum batch_type,
+                           std::int32_t ignore_id);
+
 /* Releases this backend's claim, if it holds one: its row is in the indexes. */
 void release_claim();
 

@@ -91,17 +91,10 @@ Jobs jobs_arg(FunctionCallInfo fcinfo, int n)
 std::optional<std::int32_t> active_batch_of_key(Oid nsp, std::int32_t configuration_id, Datum batch_type)
 {
     const Relation heap = pg([nsp] { return table_open(get_relname_relid("irp_batch", nsp), RowExclusiveLock); });
-    const KeySpace space = key_space(nsp, heap);
-    Datum args[] = {Int32GetDatum(configuration_id), batch_type, Int32GetDatum(0)};
     std::optional<std::int32_t> found;
-    /* A batch the probe saw may finish before the query reads it: look again. */
-    for (int attempt = 0; attempt < 3 && !found; ++attempt) {
-        if (!claim_key(space, configuration_id, batch_type, 0))
-            break;
-        if (spi_run_latest(prepared(Query::ActiveConflict, nsp), args, nullptr, 1) > 0) {
-            bool isnull = false;
-            found = DatumGetInt32(spi_value(0, 1, &isnull));
-        }
+    if (claim_and_read_active(key_space(nsp, heap), nsp, configuration_id, batch_type, 0)) {
+        bool isnull = false;
+        found = DatumGetInt32(spi_value(0, 1, &isnull));
     }
     pg([heap] { table_close(heap, NoLock); });
     return found;
