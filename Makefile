@@ -26,7 +26,8 @@ OBJS = \
 	src/result_set.o \
 	src/preflight.o \
 	src/ensure_batch.o
-DATA = sql/irp_batch--1.0.sql sql/irp_batch--1.0--1.1.sql sql/irp_batch--1.1.sql
+DATA = sql/irp_batch--1.0.sql sql/irp_batch--1.0--1.1.sql sql/irp_batch--1.1.sql \
+       sql/irp_batch--1.1--1.2.sql sql/irp_batch--1.2.sql
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out

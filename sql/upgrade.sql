@@ -1,5 +1,5 @@
 --
--- Updating: 1.0, with data, is updated to the newest version by ALTER
+-- Updating: 1.0 and 1.1, with data, are updated to the newest version by ALTER
 -- EXTENSION irp_batch UPDATE. The data is unchanged, the guard still holds,
 -- and every member object's definition (read from the catalogs) equals that
 -- of a fresh install of the newest version.
@@ -127,6 +127,35 @@ UNION ALL
 SELECT 'only in a fresh install', * FROM (SELECT * FROM fresh EXCEPT SELECT * FROM updated) y
 ORDER BY 1, 2, 3;
 
+-- 1.1, with data, is updated to the newest version the same way.
+SET irp_batch.confirm_drop = on;
+DROP EXTENSION irp_batch;
+RESET irp_batch.confirm_drop;
+CREATE EXTENSION irp_batch VERSION '1.1';
+-- As 1.1's README asks.
+GRANT SELECT, INSERT, UPDATE ON irp_batch, irp_job TO regress_irp_v10_app;
+GRANT USAGE ON SEQUENCE irp_batch_id_seq, irp_job_id_seq TO regress_irp_v10_app;
+GRANT SELECT ON irp_batch_event TO regress_irp_v10_app;
+SET ROLE regress_irp_v10_app;
+SELECT irp_create_batch('EDM_CREATION', 7, 1, jobs => '[{"edm": "A"}]') AS a;
+SELECT irp_create_batch('EDM_CREATION', 7, 2, allow_duplicate => true) AS b;
+SELECT batch_id, created FROM irp_ensure_batch('EDM_CREATION', 7, 3);
+SELECT irp_cancel_batch(2, 'made with 1.1');
+RESET ROLE;
+SELECT pg_temp.contents() AS before \gset
+ALTER EXTENSION irp_batch UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'irp_batch';
+SELECT pg_temp.contents() = :'before' AS data_unchanged;
+SET ROLE regress_irp_v10_app;
+SELECT irp_create_batch('EDM_CREATION', 7, 3);
+RESET ROLE;
+CREATE TEMP TABLE updated_11 AS SELECT * FROM pg_temp.definition();
+SELECT 'only after the update from 1.1' AS side, * FROM (SELECT * FROM updated_11 EXCEPT SELECT * FROM fresh) x
+UNION ALL
+SELECT 'only in a fresh install', * FROM (SELECT * FROM fresh EXCEPT SELECT * FROM updated_11) y
+ORDER BY 1, 2, 3;
+
+SET irp_batch.confirm_drop = on;
 DROP EXTENSION irp_batch;
 DROP OWNED BY regress_irp_v10_app, regress_irp_v10_admin, regress_irp_v10_other;
 DROP ROLE regress_irp_v10_app, regress_irp_v10_admin, regress_irp_v10_other;

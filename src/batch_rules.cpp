@@ -130,7 +130,9 @@ Problem duplicate_batch(std::int32_t configuration_id, std::string_view batch_ty
         concat_parts({"Active batch already exists for configuration ", number_text(configuration_id),
                       " and batch_type '", batch_type, "': Batch ID ", id, " (status: ", existing.status,
                       ")"}),
-        concat_parts({"Batch ", id, " was created at ", existing.created_at, " by ", existing.created_by,
+        concat_parts({"Batch ", id, " was created",
+                      existing.created_at.empty() ? "" : " at ", existing.created_at,
+                      existing.created_by.empty() ? "" : " by ", existing.created_by,
                       " and has ", number_text(existing.job_count), existing.job_count == 1 ? " job." : " jobs."}),
         concat_parts({"Use irp_create_batch(..., allow_duplicate => true) to create an intentional duplicate, "
                       "or cancel the existing batch with irp_cancel_batch(", id, ")."}));

@@ -51,8 +51,8 @@ GuardAction decide_update(const BatchRow& old_row, const BatchRow& new_row);
 struct ExistingBatch {
     std::int32_t id = 0;
     std::string_view status;
-    std::string_view created_at; /* already formatted by the server */
-    std::string_view created_by;
+    std::string_view created_at; /* already formatted by the server; empty if unknown (adopted rows) */
+    std::string_view created_by; /* empty if unknown (adopted rows) */
     std::int64_t job_count = 0;
 };
 

@@ -51,7 +51,8 @@ struct Statement {
 
 /* Rows of irp_get_active_batches_for_config(), given its WHERE condition. */
 #define ACTIVE_ROWS(condition)                                                           \
-    "SELECT b.id, b.batch_type::pg_catalog.text, b.status, b.created_ts, " JOB_COUNT     \
+    "SELECT b.id, b.batch_type::pg_catalog.text, b.status,"                              \
+    " b.created_ts::pg_catalog.timestamptz, " JOB_COUNT                                   \
     ", b.duplicate_of FROM @extschema@.irp_batch b"                                      \
     " WHERE b.configuration_id OPERATOR(pg_catalog.=) $1" condition                      \
     " AND b.status " ACTIVE_BATCH " ORDER BY b.created_ts DESC, b.id DESC"
@@ -65,7 +66,8 @@ struct Statement {
 const Statement statements[] = {
     /* ActiveConflict($1 configuration_id, $2 batch_type, $3 id to ignore) */
     {"SELECT b.id, b.status::pg_catalog.text,"
-     " pg_catalog.to_char(b.created_ts, 'YYYY-MM-DD HH24:MI:SSOF'), b.created_by, " JOB_COUNT
+     " pg_catalog.to_char(b.created_ts::pg_catalog.timestamptz, 'YYYY-MM-DD HH24:MI:SSOF'),"
+     " b.created_by, " JOB_COUNT
      " FROM @extschema@.irp_batch b"
      " WHERE b.configuration_id OPERATOR(pg_catalog.=) $1"
      " AND b.batch_type OPERATOR(pg_catalog.=) $2"
@@ -96,12 +98,14 @@ const Statement statements[] = {
      " WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
      1, {INT4OID}},
     /* CancelJobs($1 batch_id): one row, the CANCELLED event's details and
-     * whether every job it meant to cancel was cancelled */
+     * whether every job it meant to cancel was cancelled. Only the known
+     * unfinished statuses are cancelled: an adopted database's extra labels
+     * (e.g. ERROR) count as finished. */
     {"WITH target AS ("
      "  SELECT j.id, j.status FROM @extschema@.irp_job j"
      "  WHERE j.batch_id OPERATOR(pg_catalog.=) $1"
-     "  AND j.status OPERATOR(pg_catalog.<>) ALL"
-     "      ('{FINISHED,FAILED,CANCELLED}'::@extschema@.job_status_enum[])"
+     "  AND j.status OPERATOR(pg_catalog.=) ANY"
+     "      ('{INITIATED,SUBMITTED,QUEUED,PENDING,RUNNING}'::@extschema@.job_status_enum[])"
      "  FOR UPDATE),"
      " cancelled AS ("
      "  UPDATE @extschema@.irp_job j SET status = 'CANCELLED',"
@@ -128,7 +132,8 @@ const Statement statements[] = {
     {ACTIVE_ROWS(" AND b.batch_type OPERATOR(pg_catalog.=) $2"), 2, {INT4OID, TEXTOID}},
     /* Preflight($1 configuration_id, $2 batch types): each type once, in the
      * order given, with its active batches oldest first or one empty row */
-    {"SELECT t.batch_type, b.id, b.status, b.created_ts, b.created_by::pg_catalog.text, b.job_count, b.duplicate_of"
+    {"SELECT t.batch_type, b.id, b.status, b.created_ts::pg_catalog.timestamptz,"
+     " b.created_by::pg_catalog.text, b.job_count, b.duplicate_of"
      " FROM (SELECT u.batch_type, pg_catalog.min(u.n) AS n"
      "       FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(batch_type, n) GROUP BY u.batch_type) t"
      " LEFT JOIN LATERAL (SELECT b.id, b.status, b.created_ts, b.created_by, " JOB_COUNT " AS job_count,"

@@ -1,0 +1,153 @@
+/* irp_batch--1.1--1.2.sql: update irp_batch 1.1 to 1.2 */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION irp_batch UPDATE TO '1.2'" to load this file. \quit
+
+-- 1.2 adopts existing IRP tables at CREATE EXTENSION and keeps their shape
+-- across pg_dump. An installed 1.1 adopted nothing: its irp_adopted_shape
+-- stays empty.
+
+CREATE TABLE @extschema@.irp_adopted_shape (
+    kind       text NOT NULL
+               CONSTRAINT irp_adopted_shape_kind_check
+               CHECK (kind OPERATOR(pg_catalog.=) ANY
+                      ('{enum label,column,default,not null,constraint,index}'::pg_catalog.text[])),
+    object     text NOT NULL,
+    name       text NOT NULL,
+    definition text NOT NULL,
+    PRIMARY KEY (kind, object, name)
+);
+COMMENT ON TABLE @extschema@.irp_adopted_shape IS
+    'Shape of the tables and types adopted by CREATE EXTENSION, as irp_batch_shape() read it then; empty unless the extension adopted existing tables. Restoring its rows reshapes the restored tables to match';
+COMMENT ON COLUMN @extschema@.irp_adopted_shape.kind IS
+    'enum label, column (definition: type), default (expression), not null, constraint (definition) or index (CREATE INDEX statement)';
+COMMENT ON COLUMN @extschema@.irp_adopted_shape.object IS 'The table (irp_batch, irp_job) or enum type the fact is about';
+COMMENT ON COLUMN @extschema@.irp_adopted_shape.name IS 'Column, constraint, index or enum label name';
+
+CREATE FUNCTION @extschema@.irp_batch_shape()
+RETURNS TABLE (kind text, object text, name text, definition text)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH t AS (
+    SELECT c.oid, c.relname::text AS relname FROM pg_class c
+    WHERE c.relnamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace
+      AND c.relname OPERATOR(pg_catalog.=) ANY ('{irp_batch,irp_job}'::name[])),
+  col AS (
+    SELECT t.oid, t.relname, a.attnum, a.attname::text AS attname, a.atttypid, a.atttypmod,
+           a.attnotnull, a.attidentity
+    FROM t JOIN pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) t.oid
+    WHERE a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)
+  SELECT 'enum label', ty.typname::text, e.enumlabel::text, ''
+    FROM pg_type ty JOIN pg_enum e ON e.enumtypid OPERATOR(pg_catalog.=) ty.oid
+    WHERE ty.typnamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace
+      AND ty.typname OPERATOR(pg_catalog.=) ANY ('{batch_status_enum,job_status_enum}'::name[])
+  UNION ALL
+  SELECT 'column', col.relname, col.attname, format_type(col.atttypid, col.atttypmod) FROM col
+  UNION ALL
+  -- The id's default is left out: a restore makes id an identity column,
+  -- which draws from a sequence of the same name as a SERIAL's.
+  SELECT 'default', col.relname, col.attname, pg_get_expr(d.adbin, d.adrelid)
+    FROM col JOIN pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) col.oid
+                              AND d.adnum OPERATOR(pg_catalog.=) col.attnum
+    WHERE col.attname OPERATOR(pg_catalog.<>) 'id'
+  UNION ALL
+  SELECT 'not null', col.relname, col.attname, '' FROM col WHERE col.attnotnull
+  UNION ALL
+  SELECT 'constraint', t.relname, co.conname::text, pg_get_constraintdef(co.oid)
+    FROM t JOIN pg_constraint co ON co.conrelid OPERATOR(pg_catalog.=) t.oid
+  UNION ALL
+  -- Indexes of their own; those of constraints and the extension's own are
+  -- made with them.
+  SELECT 'index', t.relname, i.relname::text, pg_get_indexdef(i.oid)
+    FROM t JOIN pg_index x ON x.indrelid OPERATOR(pg_catalog.=) t.oid
+           JOIN pg_class i ON i.oid OPERATOR(pg_catalog.=) x.indexrelid
+    WHERE NOT EXISTS (SELECT FROM pg_constraint co WHERE co.conindid OPERATOR(pg_catalog.=) i.oid)
+      AND i.relname OPERATOR(pg_catalog.<>) ALL
+          ('{idx_batch_unique_active,idx_batch_active,idx_batch_duplicate_of,idx_job_batch_id}'::name[])
+$$;
+COMMENT ON FUNCTION @extschema@.irp_batch_shape() IS
+    'The shape of irp_batch and irp_job and the labels of the two enums, one row per fact, as irp_adopted_shape records it; names outside pg_catalog are schema-qualified';
+
+--
+-- Restoring an adopted database. pg_dump loads the rows of irp_adopted_shape
+-- before those of irp_batch; this trigger then makes the tables the restore
+-- has just created match the recorded shape (extra columns and labels,
+-- TIMESTAMP columns, NULLs allowed, their own defaults, constraints and
+-- indexes), while they are still empty.
+--
+
+CREATE FUNCTION @extschema@.irp_adopted_shape_restore() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    nsp constant regnamespace := '@extschema@'::regnamespace;
+    r record;
+BEGIN
+    IF EXISTS (SELECT FROM @extschema@.irp_batch) OR EXISTS (SELECT FROM @extschema@.irp_job) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = 'irp_adopted_shape is written only by CREATE EXTENSION and by a restore',
+            DETAIL = 'Its rows reshape irp_batch and irp_job, which is possible only while they are empty.',
+            HINT = 'Restore the dump into a new database (pg_restore without --data-only and without -j).',
+            SCHEMA = nsp::text, TABLE = 'irp_adopted_shape';
+    END IF;
+
+    -- What the restored tables have that the adopted ones had not (or had
+    -- differently): away with it first. Constraints go with CASCADE; the
+    -- recorded ones are added back below.
+    FOR r IN SELECT c.kind, c.object, c.name, a.definition AS wanted
+             FROM @extschema@.irp_batch_shape() c
+             LEFT JOIN @extschema@.irp_adopted_shape a USING (kind, object, name)
+             WHERE c.kind OPERATOR(pg_catalog.=) ANY ('{default,not null,constraint,index}'::text[])
+               AND c.object IN (SELECT s.object FROM @extschema@.irp_adopted_shape s
+                                WHERE s.kind OPERATOR(pg_catalog.=) 'column')
+               AND a.definition IS DISTINCT FROM c.definition
+             ORDER BY c.kind OPERATOR(pg_catalog.<>) 'constraint', c.name
+    LOOP
+        CONTINUE WHEN r.kind OPERATOR(pg_catalog.=) 'constraint' AND NOT EXISTS (
+            SELECT FROM pg_constraint co WHERE co.conrelid OPERATOR(pg_catalog.=) format('%s.%I', nsp, r.object)::regclass
+              AND co.conname OPERATOR(pg_catalog.=) r.name);   -- gone with an earlier CASCADE
+        EXECUTE CASE r.kind
+            WHEN 'constraint' THEN format('ALTER TABLE %s.%I DROP CONSTRAINT %I CASCADE', nsp, r.object, r.name)
+            WHEN 'index' THEN format('DROP INDEX %s.%I', nsp, r.name)
+            WHEN 'default' THEN format('ALTER TABLE %s.%I ALTER COLUMN %I DROP DEFAULT', nsp, r.object, r.name)
+            ELSE format('ALTER TABLE %s.%I ALTER COLUMN %I DROP NOT NULL', nsp, r.object, r.name) END;
+    END LOOP;
+
+    -- What the adopted tables had: labels, columns and their types first.
+    FOR r IN SELECT a.kind, a.object, a.name, a.definition,
+                    EXISTS (SELECT FROM @extschema@.irp_batch_shape() c
+                            WHERE c.kind OPERATOR(pg_catalog.=) a.kind AND c.object OPERATOR(pg_catalog.=) a.object
+                              AND c.name OPERATOR(pg_catalog.=) a.name) AS present
+             FROM @extschema@.irp_adopted_shape a
+             WHERE (a.kind, a.object, a.name, a.definition) NOT IN (SELECT * FROM @extschema@.irp_batch_shape())
+             ORDER BY array_position('{enum label,column,default,not null,constraint,index}'::text[], a.kind),
+                      -- keys before the foreign keys that need them
+                      a.definition NOT LIKE 'PRIMARY KEY%' AND a.definition NOT LIKE 'UNIQUE%',
+                      a.definition LIKE 'FOREIGN KEY%', a.name
+    LOOP
+        EXECUTE CASE r.kind
+            WHEN 'enum label' THEN format('ALTER TYPE %s.%I ADD VALUE IF NOT EXISTS %L', nsp, r.object, r.name)
+            WHEN 'column' THEN
+                CASE WHEN r.present
+                     THEN format('ALTER TABLE %s.%I ALTER COLUMN %I TYPE %s', nsp, r.object, r.name, r.definition)
+                     ELSE format('ALTER TABLE %s.%I ADD COLUMN %I %s', nsp, r.object, r.name, r.definition) END
+            WHEN 'default' THEN format('ALTER TABLE %s.%I ALTER COLUMN %I SET DEFAULT %s', nsp, r.object, r.name, r.definition)
+            WHEN 'not null' THEN format('ALTER TABLE %s.%I ALTER COLUMN %I SET NOT NULL', nsp, r.object, r.name)
+            WHEN 'constraint' THEN format('ALTER TABLE %s.%I ADD CONSTRAINT %I %s', nsp, r.object, r.name, r.definition)
+            ELSE r.definition END;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.irp_adopted_shape_restore() IS
+    'AFTER INSERT statement trigger on irp_adopted_shape: reshapes the restored, still empty irp_batch and irp_job to the recorded shape of the tables the extension adopted';
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_adopted_shape_restore() FROM PUBLIC;
+
+CREATE TRIGGER irp_adopted_shape_restore
+    AFTER INSERT ON @extschema@.irp_adopted_shape
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.irp_adopted_shape_restore();
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.irp_adopted_shape', '');

@@ -1,0 +1,681 @@
+/* irp_batch--1.2.sql: install script for irp_batch 1.2 */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION irp_batch" to load this file. \quit
+
+
+--
+-- Adoption. CREATE EXTENSION in a schema that already holds the IRP
+-- helpers' tables (made by init_database.sql) adopts them: it checks their
+-- shape and existing duplicates first and changes nothing if either is
+-- wrong; otherwise it makes the types, tables and sequences members of the
+-- extension and adds only what is missing. No table is rewritten, and no
+-- existing row, column, sequence position or other table's foreign key
+-- changes.
+--
+
+-- pg_dump dumps only the rows of an extension's tables, and a restore makes
+-- the tables from this script. An adopted table can differ from what this
+-- script makes (extra columns, TIMESTAMP columns, nullable columns, extra
+-- enum labels, its own indexes and constraints), so adoption records its
+-- shape here. pg_dump dumps these rows with the others, before irp_batch's
+-- (it loads the data of one schema by name), and a trigger on this table
+-- makes the restored, still empty tables match the recorded shape again.
+CREATE TABLE @extschema@.irp_adopted_shape (
+    kind       text NOT NULL
+               CONSTRAINT irp_adopted_shape_kind_check
+               CHECK (kind OPERATOR(pg_catalog.=) ANY
+                      ('{enum label,column,default,not null,constraint,index}'::pg_catalog.text[])),
+    object     text NOT NULL,
+    name       text NOT NULL,
+    definition text NOT NULL,
+    PRIMARY KEY (kind, object, name)
+);
+COMMENT ON TABLE @extschema@.irp_adopted_shape IS
+    'Shape of the tables and types adopted by CREATE EXTENSION, as irp_batch_shape() read it then; empty unless the extension adopted existing tables. Restoring its rows reshapes the restored tables to match';
+COMMENT ON COLUMN @extschema@.irp_adopted_shape.kind IS
+    'enum label, column (definition: type), default (expression), not null, constraint (definition) or index (CREATE INDEX statement)';
+COMMENT ON COLUMN @extschema@.irp_adopted_shape.object IS 'The table (irp_batch, irp_job) or enum type the fact is about';
+COMMENT ON COLUMN @extschema@.irp_adopted_shape.name IS 'Column, constraint, index or enum label name';
+
+CREATE FUNCTION @extschema@.irp_batch_shape()
+RETURNS TABLE (kind text, object text, name text, definition text)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH t AS (
+    SELECT c.oid, c.relname::text AS relname FROM pg_class c
+    WHERE c.relnamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace
+      AND c.relname OPERATOR(pg_catalog.=) ANY ('{irp_batch,irp_job}'::name[])),
+  col AS (
+    SELECT t.oid, t.relname, a.attnum, a.attname::text AS attname, a.atttypid, a.atttypmod,
+           a.attnotnull, a.attidentity
+    FROM t JOIN pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) t.oid
+    WHERE a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)
+  SELECT 'enum label', ty.typname::text, e.enumlabel::text, ''
+    FROM pg_type ty JOIN pg_enum e ON e.enumtypid OPERATOR(pg_catalog.=) ty.oid
+    WHERE ty.typnamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace
+      AND ty.typname OPERATOR(pg_catalog.=) ANY ('{batch_status_enum,job_status_enum}'::name[])
+  UNION ALL
+  SELECT 'column', col.relname, col.attname, format_type(col.atttypid, col.atttypmod) FROM col
+  UNION ALL
+  -- The id's default is left out: a restore makes id an identity column,
+  -- which draws from a sequence of the same name as a SERIAL's.
+  SELECT 'default', col.relname, col.attname, pg_get_expr(d.adbin, d.adrelid)
+    FROM col JOIN pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) col.oid
+                              AND d.adnum OPERATOR(pg_catalog.=) col.attnum
+    WHERE col.attname OPERATOR(pg_catalog.<>) 'id'
+  UNION ALL
+  SELECT 'not null', col.relname, col.attname, '' FROM col WHERE col.attnotnull
+  UNION ALL
+  SELECT 'constraint', t.relname, co.conname::text, pg_get_constraintdef(co.oid)
+    FROM t JOIN pg_constraint co ON co.conrelid OPERATOR(pg_catalog.=) t.oid
+  UNION ALL
+  -- Indexes of their own; those of constraints and the extension's own are
+  -- made with them.
+  SELECT 'index', t.relname, i.relname::text, pg_get_indexdef(i.oid)
+    FROM t JOIN pg_index x ON x.indrelid OPERATOR(pg_catalog.=) t.oid
+           JOIN pg_class i ON i.oid OPERATOR(pg_catalog.=) x.indexrelid
+    WHERE NOT EXISTS (SELECT FROM pg_constraint co WHERE co.conindid OPERATOR(pg_catalog.=) i.oid)
+      AND i.relname OPERATOR(pg_catalog.<>) ALL
+          ('{idx_batch_unique_active,idx_batch_active,idx_batch_duplicate_of,idx_job_batch_id}'::name[])
+$$;
+COMMENT ON FUNCTION @extschema@.irp_batch_shape() IS
+    'The shape of irp_batch and irp_job and the labels of the two enums, one row per fact, as irp_adopted_shape records it; names outside pg_catalog are schema-qualified';
+
+-- Can the tables be adopted? Every problem is reported at once; nothing has
+-- been changed yet.
+DO $adopt_check$
+DECLARE
+    nsp constant regnamespace := '@extschema@'::regnamespace;
+    problems text[] := '{}';
+    need record;
+    att record;
+    r record;
+    groups text[];
+    extra_ids text;
+BEGIN
+    IF to_regclass(format('%s.irp_batch', nsp)) IS NULL THEN
+        IF to_regclass(format('%s.irp_job', nsp)) IS NOT NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'invalid_table_definition',
+                MESSAGE = format('cannot adopt table %s.irp_job without a table irp_batch', nsp),
+                DETAIL = 'The extension adopts irp_job only together with the irp_batch table its jobs belong to.',
+                HINT = 'Install the extension into another schema, or move irp_job out of the way.';
+        END IF;
+        RETURN;
+    END IF;
+
+    -- Plain tables only.
+    FOR r IN SELECT c.relname, c.relkind, c.relispartition,
+                    EXISTS (SELECT FROM pg_catalog.pg_inherits i
+                            WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid
+                               OR i.inhparent OPERATOR(pg_catalog.=) c.oid) AS inherits
+             FROM pg_catalog.pg_class c
+             WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp
+               AND c.relname OPERATOR(pg_catalog.=) ANY ('{irp_batch,irp_job}'::name[])
+    LOOP
+        IF r.relkind OPERATOR(pg_catalog.<>) 'r' OR r.relispartition OR r.inherits THEN
+            problems := problems || format('%s is not a plain table (partitioned, inherited or not a table)', r.relname);
+        END IF;
+    END LOOP;
+
+    -- The columns the extension uses, and the types it accepts.
+    FOR need IN SELECT * FROM (VALUES
+        ('irp_batch', 'id',                     '{integer}', true),
+        ('irp_batch', 'step_id',                '{integer}', true),
+        ('irp_batch', 'configuration_id',       '{integer}', true),
+        ('irp_batch', 'batch_type',             '{character varying,text}', true),
+        ('irp_batch', 'status',                 '{batch_status_enum}', true),
+        ('irp_batch', 'created_ts',             '{timestamp without time zone,timestamp with time zone}', true),
+        ('irp_batch', 'updated_ts',             '{timestamp without time zone,timestamp with time zone}', true),
+        ('irp_batch', 'completed_ts',           '{timestamp without time zone,timestamp with time zone}', true),
+        ('irp_batch', 'duplicate_of',           '{integer}', false),
+        ('irp_batch', 'cancel_reason',          '{text}', false),
+        ('irp_batch', 'created_by',             '{text}', false),
+        ('irp_job',   'id',                     '{integer}', true),
+        ('irp_job',   'batch_id',               '{integer}', true),
+        ('irp_job',   'status',                 '{job_status_enum}', true),
+        ('irp_job',   'job_configuration_data', '{jsonb}', true),
+        ('irp_job',   'created_ts',             '{timestamp without time zone,timestamp with time zone}', true),
+        ('irp_job',   'updated_ts',             '{timestamp without time zone,timestamp with time zone}', true),
+        ('irp_job',   'completed_ts',           '{timestamp without time zone,timestamp with time zone}', true))
+        AS n(relname, attname, types, required)
+        WHERE to_regclass(format('%s.%I', nsp, n.relname)) IS NOT NULL
+    LOOP
+        SELECT a.atttypid, t.typname::text AS typname, t.typnamespace,
+               pg_catalog.format_type(a.atttypid, NULL) AS typ
+          INTO att
+          FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+         WHERE a.attrelid OPERATOR(pg_catalog.=) to_regclass(format('%s.%I', nsp, need.relname))
+           AND a.attname OPERATOR(pg_catalog.=) need.attname AND NOT a.attisdropped;
+        IF NOT FOUND THEN
+            IF need.required THEN
+                problems := problems || format('table %s has no column %s', need.relname, need.attname);
+            END IF;
+        ELSIF need.types LIKE '%enum}' THEN
+            IF att.typnamespace OPERATOR(pg_catalog.<>) nsp
+               OR att.typname OPERATOR(pg_catalog.<>) pg_catalog.btrim(need.types, '{}') THEN
+                problems := problems || format('column %s.%s has type %s; the extension needs %s.%s',
+                                               need.relname, need.attname, att.typ, nsp,
+                                               pg_catalog.btrim(need.types, '{}'));
+            END IF;
+        ELSIF NOT (att.typ OPERATOR(pg_catalog.=) ANY (need.types::text[])) THEN
+            problems := problems || format('column %s.%s has type %s; the extension needs %s',
+                                           need.relname, need.attname, att.typ,
+                                           array_to_string(need.types::text[], ' or '));
+        END IF;
+    END LOOP;
+
+    -- id is the primary key and has a default (SERIAL or identity).
+    FOR r IN SELECT c.relname, c.oid FROM pg_catalog.pg_class c
+             WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp AND c.relkind OPERATOR(pg_catalog.=) 'r'
+               AND c.relname OPERATOR(pg_catalog.=) ANY ('{irp_batch,irp_job}'::name[])
+    LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_constraint co
+                       JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) co.conrelid
+                                                     AND a.attnum OPERATOR(pg_catalog.=) ALL (co.conkey)
+                       WHERE co.conrelid OPERATOR(pg_catalog.=) r.oid AND co.contype OPERATOR(pg_catalog.=) 'p'
+                         AND a.attname OPERATOR(pg_catalog.=) 'id') THEN
+            problems := problems || format('%s.id is not the primary key of %s', r.relname, r.relname);
+        END IF;
+        IF pg_catalog.pg_get_serial_sequence(r.oid::regclass::text, 'id') IS NULL THEN
+            problems := problems || format('%s.id takes its values from no sequence (SERIAL or identity)', r.relname);
+        END IF;
+        -- pg_dump keeps no constraint or trigger of an extension's table: a
+        -- foreign key to a table that is not the extension's could not be
+        -- restored, and a trigger would be lost.
+        FOR att IN SELECT co.conname, co.confrelid::regclass AS target FROM pg_catalog.pg_constraint co
+                   WHERE co.conrelid OPERATOR(pg_catalog.=) r.oid AND co.contype OPERATOR(pg_catalog.=) 'f'
+                     AND co.confrelid OPERATOR(pg_catalog.<>) ALL (ARRAY[
+                         to_regclass(format('%s.irp_batch', nsp)), to_regclass(format('%s.irp_job', nsp))]::oid[])
+        LOOP
+            problems := problems || format('foreign key %s of %s references %s, which is not one of the extension''s tables',
+                                           att.conname, r.relname, att.target);
+        END LOOP;
+        FOR att IN SELECT tg.tgname FROM pg_catalog.pg_trigger tg
+                   WHERE tg.tgrelid OPERATOR(pg_catalog.=) r.oid AND NOT tg.tgisinternal
+        LOOP
+            problems := problems || format('table %s has a trigger of its own, %s', r.relname, att.tgname);
+        END LOOP;
+    END LOOP;
+
+    -- The enum labels the extension writes and tests for.
+    FOR need IN SELECT * FROM (VALUES
+        ('batch_status_enum', '{INITIATED,ACTIVE,COMPLETED,FAILED,CANCELLED}'),
+        ('job_status_enum', '{INITIATED,SUBMITTED,QUEUED,PENDING,RUNNING,FINISHED,FAILED,CANCELLED}'))
+        AS n(typname, labels)
+        WHERE to_regtype(format('%s.%I', nsp, n.typname)) IS NOT NULL
+    LOOP
+        SELECT array_agg(l ORDER BY o) AS missing INTO att
+          FROM unnest(need.labels::text[]) WITH ORDINALITY AS u(l, o)
+         WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_enum e
+                           WHERE e.enumtypid OPERATOR(pg_catalog.=) to_regtype(format('%s.%I', nsp, need.typname))
+                             AND e.enumlabel OPERATOR(pg_catalog.=) u.l);
+        IF att.missing IS NOT NULL THEN
+            problems := problems || format('type %s lacks the label%s %s', need.typname,
+                                           CASE WHEN cardinality(att.missing) > 1 THEN 's' ELSE '' END,
+                                           array_to_string(att.missing, ', '));
+        END IF;
+    END LOOP;
+
+    IF cardinality(problems) > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_table_definition',
+            MESSAGE = format('cannot adopt the existing IRP tables in schema %s: %s%s', nsp, problems[1],
+                             CASE WHEN cardinality(problems) > 1
+                                  THEN format(' (and %s more problems)', cardinality(problems) - 1) ELSE '' END),
+            DETAIL = array_to_string(problems, E'\n'),
+            HINT = 'Nothing was changed. Correct the tables as listed (README, "Upgrading and migrating"), then run CREATE EXTENSION again.',
+            SCHEMA = nsp::text;
+    END IF;
+
+    -- Existing duplicates: the guard could not hold over them.
+    EXECUTE format($q$
+        SELECT array_agg(g.line ORDER BY g.configuration_id, g.batch_type),
+               string_agg(g.newer, ', ' ORDER BY g.configuration_id, g.batch_type)
+        FROM (SELECT b.configuration_id, b.batch_type,
+                     format('configuration_id %%s, batch_type %%L: %%s', b.configuration_id, b.batch_type,
+                            string_agg(format('batch %%s (%%s, created %%s)', b.id, b.status,
+                                              COALESCE(pg_catalog.to_char(b.created_ts, 'YYYY-MM-DD HH24:MI:SS'), 'unknown')),
+                                       ', ' ORDER BY b.created_ts, b.id)) AS line,
+                     array_to_string((array_agg(b.id ORDER BY b.created_ts, b.id))[2:], ', ') AS newer
+              FROM %s.irp_batch b
+              WHERE b.status::text OPERATOR(pg_catalog.=) ANY ('{INITIATED,ACTIVE}'::text[])
+              GROUP BY b.configuration_id, b.batch_type
+              HAVING count(*) OPERATOR(pg_catalog.>) 1) g$q$, nsp)
+    INTO groups, extra_ids;
+    IF groups IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'unique_violation',
+            MESSAGE = format('cannot adopt table %s.irp_batch: %s (configuration_id, batch_type) key%s more than one INITIATED/ACTIVE batch',
+                             nsp, cardinality(groups), CASE WHEN cardinality(groups) > 1 THEN 's have' ELSE ' has' END),
+            DETAIL = array_to_string(groups, E'\n'),
+            HINT = format('Nothing was changed. Keep the oldest batch of each key and cancel the others, then run CREATE EXTENSION again: '
+                          'UPDATE %s.irp_batch SET status = ''CANCELLED'', updated_ts = now(), completed_ts = now() WHERE id IN (%s);',
+                          nsp, extra_ids),
+            SCHEMA = nsp::text, TABLE = 'irp_batch', CONSTRAINT = 'idx_batch_unique_active';
+    END IF;
+END
+$adopt_check$;
+
+-- Make the types and tables, or adopt them.
+DO $adopt$
+DECLARE
+    nsp constant regnamespace := '@extschema@'::regnamespace;
+    adopting constant boolean := to_regclass(format('%s.irp_batch', nsp)) IS NOT NULL;
+    jobs_adopted constant boolean := to_regclass(format('%s.irp_job', nsp)) IS NOT NULL;
+    seq regclass;
+    c record;
+BEGIN
+    IF to_regtype(format('%s.batch_status_enum', nsp)) IS NULL THEN
+        CREATE TYPE @extschema@.batch_status_enum AS ENUM
+            ('INITIATED', 'ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED');
+    ELSE
+        ALTER EXTENSION irp_batch ADD TYPE @extschema@.batch_status_enum;
+    END IF;
+    IF to_regtype(format('%s.job_status_enum', nsp)) IS NULL THEN
+        CREATE TYPE @extschema@.job_status_enum AS ENUM
+            ('INITIATED', 'SUBMITTED', 'QUEUED', 'PENDING', 'RUNNING', 'FINISHED', 'FAILED', 'CANCELLED');
+    ELSE
+        ALTER EXTENSION irp_batch ADD TYPE @extschema@.job_status_enum;
+    END IF;
+
+    IF NOT adopting THEN
+        CREATE TABLE @extschema@.irp_batch (
+            id               integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+            step_id          integer NOT NULL,
+            configuration_id integer NOT NULL,
+            batch_type       varchar(255) NOT NULL,
+            status           @extschema@.batch_status_enum NOT NULL DEFAULT 'INITIATED',
+            duplicate_of     integer,
+            cancel_reason    text,
+            created_by       text NOT NULL DEFAULT CURRENT_USER,
+            created_ts       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+            updated_ts       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+            completed_ts     timestamptz
+        );
+    ELSE
+        ALTER EXTENSION irp_batch ADD TABLE @extschema@.irp_batch;
+        -- Rows that existed before keep NULL: nobody knows who made them.
+        ALTER TABLE @extschema@.irp_batch
+            ADD COLUMN IF NOT EXISTS duplicate_of integer,
+            ADD COLUMN IF NOT EXISTS cancel_reason text,
+            ADD COLUMN IF NOT EXISTS created_by text;
+        ALTER TABLE @extschema@.irp_batch ALTER COLUMN created_by SET DEFAULT CURRENT_USER;
+    END IF;
+    IF NOT jobs_adopted THEN
+        CREATE TABLE @extschema@.irp_job (
+            id                     integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+            batch_id               integer NOT NULL,
+            status                 @extschema@.job_status_enum NOT NULL DEFAULT 'INITIATED',
+            job_configuration_data jsonb NOT NULL DEFAULT '{}',
+            created_ts             timestamptz NOT NULL DEFAULT pg_catalog.now(),
+            updated_ts             timestamptz NOT NULL DEFAULT pg_catalog.now(),
+            completed_ts           timestamptz
+        );
+    ELSE
+        ALTER EXTENSION irp_batch ADD TABLE @extschema@.irp_job;
+    END IF;
+
+    -- A SERIAL's sequence joins the extension (an identity's already has).
+    FOREACH seq IN ARRAY ARRAY[
+        pg_catalog.pg_get_serial_sequence(format('%s.irp_batch', nsp), 'id')::regclass,
+        pg_catalog.pg_get_serial_sequence(format('%s.irp_job', nsp), 'id')::regclass]
+    LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                       WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass
+                         AND d.objid OPERATOR(pg_catalog.=) seq
+                         AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::regclass
+                         AND d.deptype OPERATOR(pg_catalog.=) 'e') THEN
+            EXECUTE format('ALTER EXTENSION irp_batch ADD SEQUENCE %s', seq);
+        END IF;
+    END LOOP;
+
+    -- The constraints: on adopted tables NOT VALID, so that existing rows
+    -- are neither checked nor scanned; new and changed rows are.
+    FOR c IN SELECT * FROM (VALUES
+        ('irp_batch', 'irp_batch_id_check', 'CHECK (id OPERATOR(pg_catalog.>) 0)'),
+        ('irp_batch', 'irp_batch_step_id_check', 'CHECK (step_id OPERATOR(pg_catalog.>) 0)'),
+        ('irp_batch', 'irp_batch_configuration_id_check', 'CHECK (configuration_id OPERATOR(pg_catalog.>) 0)'),
+        ('irp_batch', 'irp_batch_batch_type_check',
+         $c$CHECK (batch_type OPERATOR(pg_catalog.<>) ''
+                   AND batch_type OPERATOR(pg_catalog.!~) '[\x01-\x1f\x7f]'
+                   AND batch_type OPERATOR(pg_catalog.!~) '^ | $')$c$),
+        ('irp_batch', 'irp_batch_duplicate_of_fkey', format('FOREIGN KEY (duplicate_of) REFERENCES %s.irp_batch (id)', nsp)),
+        ('irp_batch', 'irp_batch_duplicate_of_check', 'CHECK (duplicate_of OPERATOR(pg_catalog.<>) id)'),
+        ('irp_job', 'irp_job_batch_id_fkey', format('FOREIGN KEY (batch_id) REFERENCES %s.irp_batch (id)', nsp)))
+        AS n(relname, conname, definition)
+    LOOP
+        CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.pg_constraint co
+                              WHERE co.conrelid OPERATOR(pg_catalog.=) to_regclass(format('%s.%I', nsp, c.relname))
+                                AND co.conname OPERATOR(pg_catalog.=) c.conname);
+        -- An adopted irp_job may already have its foreign key, by another name.
+        CONTINUE WHEN c.conname OPERATOR(pg_catalog.=) 'irp_job_batch_id_fkey' AND EXISTS (
+            SELECT FROM pg_catalog.pg_constraint co
+            WHERE co.conrelid OPERATOR(pg_catalog.=) to_regclass(format('%s.irp_job', nsp))
+              AND co.contype OPERATOR(pg_catalog.=) 'f'
+              AND co.confrelid OPERATOR(pg_catalog.=) to_regclass(format('%s.irp_batch', nsp)));
+        EXECUTE format('ALTER TABLE %s.%I ADD CONSTRAINT %I %s%s', nsp, c.relname, c.conname, c.definition,
+                       CASE WHEN (c.relname OPERATOR(pg_catalog.=) 'irp_batch' AND adopting)
+                              OR (c.relname OPERATOR(pg_catalog.=) 'irp_job' AND jobs_adopted)
+                            THEN ' NOT VALID' ELSE '' END);
+    END LOOP;
+
+    IF adopting THEN
+        -- The extension's indexes are made below; one of the same name (the
+        -- proposal's migration made idx_batch_unique_active without the
+        -- exception for intentional duplicates) gives way.
+        FOR c IN SELECT i.relname FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid OPERATOR(pg_catalog.=) x.indexrelid
+                 WHERE x.indrelid OPERATOR(pg_catalog.=) ANY (ARRAY[
+                           to_regclass(format('%s.irp_batch', nsp)), to_regclass(format('%s.irp_job', nsp))]::oid[])
+                   AND i.relname OPERATOR(pg_catalog.=) ANY
+                       ('{idx_batch_unique_active,idx_batch_active,idx_batch_duplicate_of,idx_job_batch_id}'::name[])
+        LOOP
+            EXECUTE format('DROP INDEX %s.%I', nsp, c.relname);
+        END LOOP;
+        INSERT INTO @extschema@.irp_adopted_shape SELECT * FROM @extschema@.irp_batch_shape();
+    END IF;
+END
+$adopt$;
+
+COMMENT ON TYPE @extschema@.batch_status_enum IS
+    'Lifecycle of an IRP batch: INITIATED and ACTIVE are active (guarded against duplicates); COMPLETED, FAILED and CANCELLED are finished';
+COMMENT ON TYPE @extschema@.job_status_enum IS
+    'Lifecycle of an IRP job; SUBMITTED, QUEUED, PENDING and RUNNING jobs are known to Moody''s';
+
+COMMENT ON TABLE @extschema@.irp_batch IS
+    'IRP batches: one per (configuration, batch type) while INITIATED or ACTIVE, unless marked as an intentional duplicate';
+COMMENT ON COLUMN @extschema@.irp_batch.step_id IS 'Workflow step that created the batch';
+COMMENT ON COLUMN @extschema@.irp_batch.configuration_id IS 'Configuration the batch belongs to; with batch_type, the key the duplicate guard protects';
+COMMENT ON COLUMN @extschema@.irp_batch.batch_type IS 'Kind of batch, e.g. EDM_CREATION; with configuration_id, the key the duplicate guard protects';
+COMMENT ON COLUMN @extschema@.irp_batch.status IS 'INITIATED and ACTIVE batches are active; at most one active batch per key has duplicate_of NULL';
+COMMENT ON COLUMN @extschema@.irp_batch.duplicate_of IS 'Set on an intentional duplicate: the batch of the same key it duplicates. Cleared when the row is reactivated or moved to another key';
+COMMENT ON COLUMN @extschema@.irp_batch.cancel_reason IS 'Reason given to irp_cancel_batch()';
+COMMENT ON COLUMN @extschema@.irp_batch.created_by IS 'Role that created the batch';
+COMMENT ON COLUMN @extschema@.irp_batch.updated_ts IS 'Last change, as set by the writer (irp_cancel_batch sets it; no trigger maintains it)';
+COMMENT ON COLUMN @extschema@.irp_batch.completed_ts IS 'When the batch finished, as set by the writer (irp_cancel_batch sets it; no trigger maintains it)';
+
+COMMENT ON TABLE @extschema@.irp_job IS 'IRP jobs: the units of work a batch submits to Moody''s';
+COMMENT ON COLUMN @extschema@.irp_job.job_configuration_data IS 'The job''s parameters: one element of the jobs array given to irp_create_batch()';
+COMMENT ON COLUMN @extschema@.irp_job.completed_ts IS 'When the job finished, as set by the writer (irp_cancel_batch sets it; no trigger maintains it)';
+
+CREATE TABLE @extschema@.irp_batch_event (
+    id       bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    batch_id integer NOT NULL,
+    event    text NOT NULL,
+    reason   text,
+    actor    text NOT NULL,
+    details  jsonb,
+    event_ts timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE @extschema@.irp_batch_event IS
+    'Audit trail: one row for every batch created, cancelled, changed in status, key or duplicate_of, or deleted, whichever path made the change';
+COMMENT ON COLUMN @extschema@.irp_batch_event.batch_id IS 'The batch the event is about (no foreign key: the history outlives the batch)';
+COMMENT ON COLUMN @extschema@.irp_batch_event.event IS 'CREATED, DUPLICATE_CREATED, CANCELLED, STATUS_CHANGED, KEY_CHANGED, DUPLICATE_OF_CHANGED or DELETED';
+COMMENT ON COLUMN @extschema@.irp_batch_event.reason IS 'For CANCELLED: the reason given to irp_cancel_batch()';
+COMMENT ON COLUMN @extschema@.irp_batch_event.actor IS 'Role that made the change (current_user of the statement)';
+COMMENT ON COLUMN @extschema@.irp_batch_event.details IS 'Event-specific facts, e.g. old and new status, or the jobs a cancellation affected';
+
+--
+-- Indexes
+--
+
+-- The proposal's safety net: at most one active, non-duplicate batch per key.
+CREATE UNIQUE INDEX idx_batch_unique_active
+    ON @extschema@.irp_batch (configuration_id, batch_type)
+    WHERE status IN ('INITIATED', 'ACTIVE') AND duplicate_of IS NULL;
+COMMENT ON INDEX @extschema@.idx_batch_unique_active IS
+    'At most one INITIATED/ACTIVE batch per (configuration_id, batch_type) that is not an intentional duplicate';
+
+-- Every active batch of a key, oldest first: the guard's probe and irp_get_active_batches_for_config().
+CREATE INDEX idx_batch_active
+    ON @extschema@.irp_batch (configuration_id, batch_type, created_ts)
+    WHERE status IN ('INITIATED', 'ACTIVE');
+COMMENT ON INDEX @extschema@.idx_batch_active IS
+    'All INITIATED/ACTIVE batches by key and age, intentional duplicates included';
+
+CREATE INDEX idx_batch_duplicate_of
+    ON @extschema@.irp_batch (duplicate_of)
+    WHERE duplicate_of IS NOT NULL;
+COMMENT ON INDEX @extschema@.idx_batch_duplicate_of IS 'Foreign key lookups from intentional duplicates';
+
+CREATE INDEX idx_job_batch_id ON @extschema@.irp_job (batch_id);
+COMMENT ON INDEX @extschema@.idx_job_batch_id IS 'Jobs of a batch: job counts, cancellation, foreign key lookups';
+
+CREATE INDEX idx_batch_event_batch_id ON @extschema@.irp_batch_event (batch_id, id);
+COMMENT ON INDEX @extschema@.idx_batch_event_batch_id IS 'History of one batch in order';
+
+--
+-- Triggers
+--
+
+CREATE FUNCTION @extschema@.irp_batch_guard() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'irp_batch_guard';
+COMMENT ON FUNCTION @extschema@.irp_batch_guard() IS
+    'BEFORE INSERT/UPDATE row trigger on irp_batch: refuses a second active batch per key with a descriptive error (SQLSTATE 23505)';
+
+CREATE TRIGGER irp_batch_guard
+    BEFORE INSERT OR UPDATE ON @extschema@.irp_batch
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.irp_batch_guard();
+
+CREATE FUNCTION @extschema@.irp_batch_audit() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'irp_batch_audit';
+COMMENT ON FUNCTION @extschema@.irp_batch_audit() IS
+    'Statement trigger on irp_batch (AFTER INSERT/UPDATE/DELETE, BEFORE TRUNCATE): one irp_batch_event row per batch created, changed in status, key or duplicate_of, or deleted';
+
+-- Trigger functions are only for the triggers below.
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_guard() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_audit() FROM PUBLIC;
+
+CREATE TRIGGER irp_batch_audit_insert
+    AFTER INSERT ON @extschema@.irp_batch
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.irp_batch_audit();
+CREATE TRIGGER irp_batch_audit_update
+    AFTER UPDATE ON @extschema@.irp_batch
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.irp_batch_audit();
+CREATE TRIGGER irp_batch_audit_delete
+    AFTER DELETE ON @extschema@.irp_batch
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.irp_batch_audit();
+CREATE TRIGGER irp_batch_audit_truncate
+    BEFORE TRUNCATE ON @extschema@.irp_batch
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.irp_batch_audit();
+
+--
+-- SQL API (C++; not STRICT: a NULL argument is an error, SQLSTATE 22004)
+--
+
+CREATE FUNCTION @extschema@.irp_create_batch(
+    batch_type       text,
+    configuration_id integer,
+    step_id          integer,
+    allow_duplicate  boolean DEFAULT false,
+    jobs             jsonb DEFAULT NULL)
+RETURNS integer
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'irp_create_batch';
+COMMENT ON FUNCTION @extschema@.irp_create_batch(text, integer, integer, boolean, jsonb) IS
+    'Creates a batch and one job per element of jobs (a JSON array of objects), atomically; refuses a duplicate of an active batch unless allow_duplicate';
+
+CREATE FUNCTION @extschema@.irp_cancel_batch(
+    batch_id integer,
+    reason   text DEFAULT 'Cancelled by user')
+RETURNS boolean
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'irp_cancel_batch';
+COMMENT ON FUNCTION @extschema@.irp_cancel_batch(integer, text) IS
+    'Cancels an INITIATED/ACTIVE batch and its unfinished jobs; false if the batch had already finished';
+
+CREATE FUNCTION @extschema@.irp_get_active_batches_for_config(
+    configuration_id integer,
+    batch_type       text DEFAULT NULL)
+RETURNS TABLE (id integer, batch_type text, status @extschema@.batch_status_enum,
+               created_ts timestamptz, job_count bigint, duplicate_of integer)
+LANGUAGE C STABLE PARALLEL UNSAFE ROWS 2
+AS 'MODULE_PATHNAME', 'irp_get_active_batches_for_config';
+COMMENT ON FUNCTION @extschema@.irp_get_active_batches_for_config(integer, text) IS
+    'INITIATED/ACTIVE batches of a configuration, optionally of one batch type, newest first';
+
+--
+-- pg_dump keeps the rows of the extension's tables
+--
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.irp_batch', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.irp_job', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.irp_batch_event', '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence('@extschema@.irp_batch', 'id')::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence('@extschema@.irp_job', 'id')::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence('@extschema@.irp_batch_event', 'id')::pg_catalog.regclass, '');
+
+--
+-- An unforgeable audit trail. From 1.1 the audit triggers write
+-- irp_batch_event with its owner's privileges, recording the acting role as
+-- actor, so application roles need no privilege on it beyond SELECT; a
+-- statement trigger refuses every write by any role but the owner.
+--
+
+CREATE FUNCTION @extschema@.irp_batch_event_guard() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'irp_batch_event_guard';
+COMMENT ON FUNCTION @extschema@.irp_batch_event_guard() IS
+    'BEFORE statement trigger on irp_batch_event: refuses INSERT, UPDATE, DELETE and TRUNCATE by any role but the table''s owner (SQLSTATE 42501)';
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_event_guard() FROM PUBLIC;
+
+CREATE TRIGGER irp_batch_event_guard
+    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.irp_batch_event
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.irp_batch_event_guard();
+COMMENT ON TRIGGER irp_batch_event_guard ON @extschema@.irp_batch_event IS
+    'Only the audit triggers on irp_batch (running as this table''s owner) and the owner write the audit trail';
+
+
+--
+-- The client side of the proposal: the notebook's pre-flight, and the
+-- idempotent re-run.
+--
+
+CREATE FUNCTION @extschema@.irp_batch_preflight(
+    configuration_id integer,
+    batch_types      text[])
+RETURNS TABLE (batch_type text, batch_id integer, status @extschema@.batch_status_enum,
+               created_ts timestamptz, created_by text, job_count bigint, duplicate_of integer)
+LANGUAGE C STABLE PARALLEL UNSAFE ROWS 4
+AS 'MODULE_PATHNAME', 'irp_batch_preflight';
+COMMENT ON FUNCTION @extschema@.irp_batch_preflight(integer, text[]) IS
+    'For each batch type in the order given: its INITIATED/ACTIVE batches of the configuration, oldest first, or one row with a NULL batch_id';
+
+CREATE FUNCTION @extschema@.irp_ensure_batch(
+    batch_type       text,
+    configuration_id integer,
+    step_id          integer,
+    jobs             jsonb DEFAULT NULL)
+RETURNS TABLE (batch_id integer, created boolean)
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1
+AS 'MODULE_PATHNAME', 'irp_ensure_batch';
+COMMENT ON FUNCTION @extschema@.irp_ensure_batch(text, integer, integer, jsonb) IS
+    'The idempotent re-run: the active batch the duplicate error would name (created false, no jobs added), or a new batch with its jobs (created true); concurrent calls for one key return the same batch';
+
+--
+-- No silent drop: DROP EXTENSION irp_batch (or a DROP SCHEMA or DROP OWNED
+-- that would drop it) is refused while its tables hold rows, unless
+-- irp_batch.confirm_drop is on.
+--
+
+CREATE FUNCTION @extschema@.irp_batch_drop_guard() RETURNS event_trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'irp_batch_drop_guard';
+COMMENT ON FUNCTION @extschema@.irp_batch_drop_guard() IS
+    'ddl_command_start event trigger: refuses to drop the extension while irp_batch, irp_job or irp_batch_event hold rows, unless irp_batch.confirm_drop is on (SQLSTATE 2BP01)';
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_drop_guard() FROM PUBLIC;
+
+CREATE EVENT TRIGGER irp_batch_drop_guard ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
+    EXECUTE FUNCTION @extschema@.irp_batch_drop_guard();
+COMMENT ON EVENT TRIGGER irp_batch_drop_guard IS
+    'Keeps DROP EXTENSION irp_batch from deleting batches, jobs and audit events unless irp_batch.confirm_drop is on';
+
+--
+-- Restoring an adopted database. pg_dump loads the rows of irp_adopted_shape
+-- before those of irp_batch; this trigger then makes the tables the restore
+-- has just created match the recorded shape (extra columns and labels,
+-- TIMESTAMP columns, NULLs allowed, their own defaults, constraints and
+-- indexes), while they are still empty.
+--
+
+CREATE FUNCTION @extschema@.irp_adopted_shape_restore() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    nsp constant regnamespace := '@extschema@'::regnamespace;
+    r record;
+BEGIN
+    IF EXISTS (SELECT FROM @extschema@.irp_batch) OR EXISTS (SELECT FROM @extschema@.irp_job) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = 'irp_adopted_shape is written only by CREATE EXTENSION and by a restore',
+            DETAIL = 'Its rows reshape irp_batch and irp_job, which is possible only while they are empty.',
+            HINT = 'Restore the dump into a new database (pg_restore without --data-only and without -j).',
+            SCHEMA = nsp::text, TABLE = 'irp_adopted_shape';
+    END IF;
+
+    -- What the restored tables have that the adopted ones had not (or had
+    -- differently): away with it first. Constraints go with CASCADE; the
+    -- recorded ones are added back below.
+    FOR r IN SELECT c.kind, c.object, c.name, a.definition AS wanted
+             FROM @extschema@.irp_batch_shape() c
+             LEFT JOIN @extschema@.irp_adopted_shape a USING (kind, object, name)
+             WHERE c.kind OPERATOR(pg_catalog.=) ANY ('{default,not null,constraint,index}'::text[])
+               AND c.object IN (SELECT s.object FROM @extschema@.irp_adopted_shape s
+                                WHERE s.kind OPERATOR(pg_catalog.=) 'column')
+               AND a.definition IS DISTINCT FROM c.definition
+             ORDER BY c.kind OPERATOR(pg_catalog.<>) 'constraint', c.name
+    LOOP
+        CONTINUE WHEN r.kind OPERATOR(pg_catalog.=) 'constraint' AND NOT EXISTS (
+            SELECT FROM pg_constraint co WHERE co.conrelid OPERATOR(pg_catalog.=) format('%s.%I', nsp, r.object)::regclass
+              AND co.conname OPERATOR(pg_catalog.=) r.name);   -- gone with an earlier CASCADE
+        EXECUTE CASE r.kind
+            WHEN 'constraint' THEN format('ALTER TABLE %s.%I DROP CONSTRAINT %I CASCADE', nsp, r.object, r.name)
+            WHEN 'index' THEN format('DROP INDEX %s.%I', nsp, r.name)
+            WHEN 'default' THEN format('ALTER TABLE %s.%I ALTER COLUMN %I DROP DEFAULT', nsp, r.object, r.name)
+            ELSE format('ALTER TABLE %s.%I ALTER COLUMN %I DROP NOT NULL', nsp, r.object, r.name) END;
+    END LOOP;
+
+    -- What the adopted tables had: labels, columns and their types first.
+    FOR r IN SELECT a.kind, a.object, a.name, a.definition,
+                    EXISTS (SELECT FROM @extschema@.irp_batch_shape() c
+                            WHERE c.kind OPERATOR(pg_catalog.=) a.kind AND c.object OPERATOR(pg_catalog.=) a.object
+                              AND c.name OPERATOR(pg_catalog.=) a.name) AS present
+             FROM @extschema@.irp_adopted_shape a
+             WHERE (a.kind, a.object, a.name, a.definition) NOT IN (SELECT * FROM @extschema@.irp_batch_shape())
+             ORDER BY array_position('{enum label,column,default,not null,constraint,index}'::text[], a.kind),
+                      -- keys before the foreign keys that need them
+                      a.definition NOT LIKE 'PRIMARY KEY%' AND a.definition NOT LIKE 'UNIQUE%',
+                      a.definition LIKE 'FOREIGN KEY%', a.name
+    LOOP
+        EXECUTE CASE r.kind
+            WHEN 'enum label' THEN format('ALTER TYPE %s.%I ADD VALUE IF NOT EXISTS %L', nsp, r.object, r.name)
+            WHEN 'column' THEN
+                CASE WHEN r.present
+                     THEN format('ALTER TABLE %s.%I ALTER COLUMN %I TYPE %s', nsp, r.object, r.name, r.definition)
+                     ELSE format('ALTER TABLE %s.%I ADD COLUMN %I %s', nsp, r.object, r.name, r.definition) END
+            WHEN 'default' THEN format('ALTER TABLE %s.%I ALTER COLUMN %I SET DEFAULT %s', nsp, r.object, r.name, r.definition)
+            WHEN 'not null' THEN format('ALTER TABLE %s.%I ALTER COLUMN %I SET NOT NULL', nsp, r.object, r.name)
+            WHEN 'constraint' THEN format('ALTER TABLE %s.%I ADD CONSTRAINT %I %s', nsp, r.object, r.name, r.definition)
+            ELSE r.definition END;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.irp_adopted_shape_restore() IS
+    'AFTER INSERT statement trigger on irp_adopted_shape: reshapes the restored, still empty irp_batch and irp_job to the recorded shape of the tables the extension adopted';
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_adopted_shape_restore() FROM PUBLIC;
+
+CREATE TRIGGER irp_adopted_shape_restore
+    AFTER INSERT ON @extschema@.irp_adopted_shape
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.irp_adopted_shape_restore();
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.irp_adopted_shape', '');
