@@ -31,7 +31,7 @@ DATA = sql/irp_batch--1.0.sql sql/irp_batch--1.0--1.1.sql sql/irp_batch--1.1.sql
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
-REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path preflight drop_guard upgrade bulk_load
+REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path preflight drop_guard upgrade adopt bulk_load
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out

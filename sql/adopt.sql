@@ -1,0 +1,177 @@
+--
+-- Adoption: CREATE EXTENSION irp_batch in a schema that already holds the
+-- IRP helpers' tables (test/fixtures/init_database.sql, a reconstruction)
+-- adopts them: it refuses existing duplicates and shapes it cannot adopt,
+-- changing nothing; otherwise it keeps every row, column, sequence position
+-- and other table's foreign key, rewrites no table, and the guard holds.
+--
+CREATE SCHEMA helpers;
+SET search_path = helpers;
+\set ECHO none
+\i test/fixtures/init_database.sql
+\i test/fixtures/irp_data.sql
+\set ECHO all
+
+-- What must not change: every row (as it was, whatever columns are added),
+-- the tables' files (no rewrite), the sequences, other tables' foreign keys.
+CREATE FUNCTION pg_temp.snapshot() RETURNS TABLE (fact text, value text) LANGUAGE sql AS $$
+  SELECT 'rows of ' || t, md5(string_agg(r, '|' ORDER BY r)) FROM (
+    SELECT 'irp_batch' AS t, (to_jsonb(b) - '{duplicate_of,cancel_reason,created_by}'::text[])::text AS r FROM helpers.irp_batch b
+    UNION ALL SELECT 'irp_job', to_jsonb(j)::text FROM helpers.irp_job j
+    UNION ALL SELECT 'irp_batch_result', to_jsonb(x)::text FROM helpers.irp_batch_result x
+    UNION ALL SELECT 'irp_configuration', to_jsonb(c)::text FROM helpers.irp_configuration c) s GROUP BY t
+  UNION ALL
+  SELECT 'file of ' || relname, pg_relation_filenode(oid)::text FROM pg_class
+   WHERE relnamespace = 'helpers'::regnamespace AND relname IN ('irp_batch', 'irp_job')
+  UNION ALL
+  SELECT 'sequence ' || sequencename, last_value::text FROM pg_sequences
+   WHERE schemaname = 'helpers' AND sequencename IN ('irp_batch_id_seq', 'irp_job_id_seq')
+  UNION ALL
+  SELECT 'constraint ' || conname, pg_get_constraintdef(oid) || ' ' || convalidated FROM pg_constraint
+   WHERE conrelid IN ('helpers.irp_batch_result'::regclass, 'helpers.irp_job'::regclass)
+  UNION ALL
+  SELECT 'columns of ' || attrelid::regclass, string_agg(attname || ' ' || format_type(atttypid, atttypmod) || ' ' || attnotnull, ', ' ORDER BY attnum)
+    FROM pg_attribute WHERE attrelid IN ('helpers.irp_batch'::regclass, 'helpers.irp_job'::regclass)
+     AND attnum > 0 AND NOT attisdropped GROUP BY attrelid
+$$;
+CREATE TEMP TABLE before AS SELECT * FROM pg_temp.snapshot();
+SELECT fact FROM before ORDER BY fact;
+
+--
+-- 1. Existing duplicates: two keys with two active batches each. The error
+--    lists every group, the hint has the statement that resolves them, and
+--    nothing changes.
+--
+INSERT INTO irp_batch (step_id, configuration_id, batch_type, status, created_ts) VALUES
+    (2, 2, 'EDM_CREATION', 'INITIATED', '2025-10-02 09:00'),        -- Step 03 run again
+    (2, 2, 'PORTFOLIO_CREATION', 'INITIATED', '2025-10-02 09:00'),
+    (2, 2, 'PORTFOLIO_CREATION', 'ACTIVE', '2025-10-02 09:30');     -- and a third time
+-- The read-only report README gives, before installing:
+SELECT configuration_id, batch_type, count(*) AS active_batches,
+       string_agg(format('%s (%s, created %s)', id, status, created_ts), ', ' ORDER BY created_ts, id) AS batches
+  FROM irp_batch
+ WHERE status IN ('INITIATED', 'ACTIVE')
+ GROUP BY configuration_id, batch_type
+HAVING count(*) > 1
+ ORDER BY configuration_id, batch_type;
+CREATE TEMP TABLE before_duplicates AS SELECT * FROM pg_temp.snapshot();
+\set VERBOSITY verbose
+CREATE EXTENSION irp_batch SCHEMA helpers;
+\set VERBOSITY default
+SELECT count(*) AS installed FROM pg_extension WHERE extname = 'irp_batch';
+SELECT (SELECT array_agg(f ORDER BY f) FROM (SELECT * FROM pg_temp.snapshot() EXCEPT SELECT * FROM before_duplicates) x(f)) AS changed,
+       to_regclass('helpers.irp_batch_event') AS audit_table, to_regclass('helpers.irp_adopted_shape') AS shape_table;
+-- The hint's statement, as given:
+UPDATE helpers.irp_batch SET status = 'CANCELLED', updated_ts = now(), completed_ts = now() WHERE id IN (13, 14, 15);
+SELECT id, configuration_id, batch_type, status FROM irp_batch WHERE status IN ('INITIATED', 'ACTIVE') ORDER BY id;
+-- This test wants the fixture back (a DBA would keep the cancelled rows).
+DELETE FROM irp_batch WHERE id IN (13, 14, 15);
+SELECT setval('irp_batch_id_seq', 12);
+
+--
+-- 2. Shapes it cannot adopt: everything wrong is named, and nothing changes.
+--
+CREATE SCHEMA broken;
+SET search_path = broken;
+CREATE TYPE batch_status_enum AS ENUM ('INITIATED', 'ACTIVE', 'COMPLETED', 'FAILED');
+CREATE TABLE irp_step (id serial PRIMARY KEY);
+CREATE TABLE irp_batch (
+    id               serial PRIMARY KEY,
+    step_id          integer NOT NULL REFERENCES irp_step (id),
+    configuration_id bigint NOT NULL,
+    batch_type       varchar(255) NOT NULL,
+    status           batch_status_enum DEFAULT 'INITIATED',
+    created_ts       timestamp DEFAULT CURRENT_TIMESTAMP,
+    completed_ts     timestamp,
+    created_by       integer
+);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER touch BEFORE UPDATE ON irp_batch FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE TABLE irp_job (id integer, batch_id integer, status text, job_configuration_data json,
+                      created_ts timestamp, updated_ts timestamp, completed_ts timestamp);
+CREATE TEMP TABLE broken_before AS
+  SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type
+    FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
+   WHERE c.relnamespace = 'broken'::regnamespace;
+CREATE EXTENSION irp_batch SCHEMA broken;
+SELECT count(*) AS installed FROM pg_extension WHERE extname = 'irp_batch';
+SELECT (SELECT count(*) FROM (SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+          FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
+         WHERE c.relnamespace = 'broken'::regnamespace
+        EXCEPT SELECT * FROM broken_before) x) AS columns_changed,
+       (SELECT count(*) FROM pg_class WHERE relnamespace = 'broken'::regnamespace)
+     = (SELECT count(DISTINCT relname) FROM broken_before) AS no_new_relations;
+-- irp_job without irp_batch is refused too.
+DROP TABLE irp_batch;
+CREATE EXTENSION irp_batch SCHEMA broken;
+DROP SCHEMA broken CASCADE;
+
+--
+-- 3. A DBA who ran the proposal's migration already has its index, which
+--    does not know intentional duplicates: it gives way to the extension's.
+--
+SET search_path = helpers;
+CREATE UNIQUE INDEX idx_batch_unique_active ON irp_batch (configuration_id, batch_type)
+ WHERE status IN ('INITIATED', 'ACTIVE');
+
+--
+-- 4. Adoption.
+--
+CREATE EXTENSION irp_batch SCHEMA helpers;
+SELECT extversion FROM pg_extension WHERE extname = 'irp_batch';
+-- Nothing that was there changed; the added columns are NULL on old rows.
+SELECT b.fact, b.value = a.value AS unchanged
+  FROM before b LEFT JOIN pg_temp.snapshot() a USING (fact)
+ WHERE b.fact NOT LIKE 'columns of %' ORDER BY b.fact;
+SELECT fact, value FROM pg_temp.snapshot() WHERE fact LIKE 'columns of %' ORDER BY fact;
+SELECT count(*) AS old_rows, count(duplicate_of) AS with_duplicate_of, count(cancel_reason) AS with_reason,
+       count(created_by) AS with_created_by FROM irp_batch;
+-- Members of the extension: the tables, their sequences and the enums.
+SELECT pg_describe_object(classid, objid, 0) AS member FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'irp_batch')
+   AND (classid = 'pg_type'::regclass OR classid = 'pg_class'::regclass)
+ ORDER BY 1;
+-- The extension's constraints hold for new rows only (NOT VALID: old rows
+-- were not scanned; one has a batch_type with a trailing space).
+SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'irp_batch'::regclass ORDER BY conname;
+SELECT pg_get_indexdef('idx_batch_unique_active'::regclass) AS unique_active;
+-- Its shape is recorded, so that a restore can rebuild it.
+SELECT kind, count(*) FROM irp_adopted_shape GROUP BY kind ORDER BY kind;
+SELECT count(*) AS differences FROM (
+  (SELECT * FROM irp_batch_shape() EXCEPT SELECT * FROM irp_adopted_shape)
+  UNION ALL (SELECT * FROM irp_adopted_shape EXCEPT SELECT * FROM irp_batch_shape())) d;
+SELECT kind, object, name, definition FROM irp_adopted_shape
+ WHERE name IN ('notes', 'created_ts', 'ERROR', 'idx_batch_status', 'irp_batch_id_check') ORDER BY 1, 2, 3;
+
+--
+-- 5. The guard holds over the adopted rows.
+--
+-- Configuration 2 already has an ACTIVE EDM_CREATION batch (4): refused, and
+-- the TIMESTAMP column is shown in the session's time zone.
+SELECT irp_create_batch('EDM_CREATION', 2, 2);
+INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (2, 2, 'PORTFOLIO_CREATION');
+-- ERROR is finished (configuration 3's PORTFOLIO_CREATION), so is a NULL
+-- status (configuration 3's EDM_CREATION): new batches may be created.
+SELECT irp_create_batch('PORTFOLIO_CREATION', 3, 2, jobs => '[{"p": "US_A"}]') AS new_portfolio_batch;
+SELECT irp_create_batch('EDM_CREATION', 3, 2) AS new_edm_batch;
+SELECT id, status, created_by = current_user AS by_me, created_ts IS NOT NULL AS has_created_ts
+  FROM irp_batch WHERE id > 12 ORDER BY id;
+-- An old row that the extension's CHECK refuses (NOT VALID checks every new
+-- row version) cannot be changed until its value is corrected.
+UPDATE irp_batch SET notes = 'typo kept' WHERE id = 9;
+UPDATE irp_batch SET batch_type = 'EDM_CREATION', notes = 'typo corrected' WHERE id = 9;
+-- Who made an old batch is unknown, and the error says nothing of it.
+SELECT irp_create_batch('PORTFOLIO_CREATION', 2, 2);
+SELECT id, batch_type, status, created_ts, job_count FROM irp_get_active_batches_for_config(2);
+-- Cancelling batch 4 cancels its RUNNING job; its ERROR and FINISHED jobs
+-- are finished and stay as they are.
+SELECT irp_cancel_batch(4, 'adopted duplicate check');
+SELECT id, status, completed_ts IS NOT NULL AS completed FROM irp_job WHERE batch_id = 4 ORDER BY id;
+SELECT batch_id, event, reason, details FROM irp_batch_event ORDER BY id;
+-- Writing the shape table outside a restore is refused.
+INSERT INTO irp_adopted_shape VALUES ('column', 'irp_batch', 'extra', 'text');
+
+SET irp_batch.confirm_drop = on;
+RESET search_path;
+DROP SCHEMA helpers CASCADE;
