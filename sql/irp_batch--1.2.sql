@@ -267,6 +267,9 @@ DECLARE
     jobs_adopted constant boolean := to_regclass(format('%s.irp_job', nsp)) IS NOT NULL;
     seq regclass;
     c record;
+    ids integer[];
+    refused text[] := '{}';
+    refused_rows integer := 0;
 BEGIN
     IF to_regtype(format('%s.batch_status_enum', nsp)) IS NULL THEN
         CREATE TYPE @extschema@.batch_status_enum AS ENUM
@@ -332,34 +335,68 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- The constraints: on adopted tables NOT VALID, so that existing rows
-    -- are neither checked nor scanned; new and changed rows are.
-    FOR c IN SELECT * FROM (VALUES
-        ('irp_batch', 'irp_batch_id_check', 'CHECK (id OPERATOR(pg_catalog.>) 0)'),
-        ('irp_batch', 'irp_batch_step_id_check', 'CHECK (step_id OPERATOR(pg_catalog.>) 0)'),
-        ('irp_batch', 'irp_batch_configuration_id_check', 'CHECK (configuration_id OPERATOR(pg_catalog.>) 0)'),
-        ('irp_batch', 'irp_batch_batch_type_check',
-         $c$CHECK (batch_type OPERATOR(pg_catalog.<>) ''
-                   AND batch_type OPERATOR(pg_catalog.!~) '[\x01-\x1f\x7f]'
-                   AND batch_type OPERATOR(pg_catalog.!~) '^ | $')$c$),
-        ('irp_batch', 'irp_batch_duplicate_of_fkey', format('FOREIGN KEY (duplicate_of) REFERENCES %s.irp_batch (id)', nsp)),
-        ('irp_batch', 'irp_batch_duplicate_of_check', 'CHECK (duplicate_of OPERATOR(pg_catalog.<>) id)'),
-        ('irp_job', 'irp_job_batch_id_fkey', format('FOREIGN KEY (batch_id) REFERENCES %s.irp_batch (id)', nsp)))
-        AS n(relname, conname, definition)
-    LOOP
-        CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.pg_constraint co
-                              WHERE co.conrelid OPERATOR(pg_catalog.=) to_regclass(format('%s.%I', nsp, c.relname))
-                                AND co.conname OPERATOR(pg_catalog.=) c.conname);
-        -- An adopted irp_job may already have its foreign key, by another name.
-        CONTINUE WHEN c.conname OPERATOR(pg_catalog.=) 'irp_job_batch_id_fkey' AND EXISTS (
-            SELECT FROM pg_catalog.pg_constraint co
-            WHERE co.conrelid OPERATOR(pg_catalog.=) to_regclass(format('%s.irp_job', nsp))
-              AND co.contype OPERATOR(pg_catalog.=) 'f'
-              AND co.confrelid OPERATOR(pg_catalog.=) to_regclass(format('%s.irp_batch', nsp)));
-        EXECUTE format('ALTER TABLE %s.%I ADD CONSTRAINT %I %s%s', nsp, c.relname, c.conname, c.definition,
-                       CASE WHEN (c.relname OPERATOR(pg_catalog.=) 'irp_batch' AND adopting)
-                              OR (c.relname OPERATOR(pg_catalog.=) 'irp_job' AND jobs_adopted)
-                            THEN ' NOT VALID' ELSE '' END);
+    -- The constraints. On adopted tables they are checked against the rows
+    -- first (a scan, no rewrite): a row they refuse is reported with every
+    -- other, and nothing changes. (NOT VALID would not do: a restore loads
+    -- the rows after the constraints exist, and would refuse those rows.)
+    FOR pass IN 1..2 LOOP
+        FOR c IN SELECT * FROM (VALUES
+            ('irp_batch', 'irp_batch_id_check', 'CHECK (id OPERATOR(pg_catalog.>) 0)', 'id must be positive'),
+            ('irp_batch', 'irp_batch_step_id_check', 'CHECK (step_id OPERATOR(pg_catalog.>) 0)', 'step_id must be positive'),
+            ('irp_batch', 'irp_batch_configuration_id_check', 'CHECK (configuration_id OPERATOR(pg_catalog.>) 0)',
+             'configuration_id must be positive'),
+            ('irp_batch', 'irp_batch_batch_type_check',
+             $c$CHECK (batch_type OPERATOR(pg_catalog.<>) ''
+                       AND batch_type OPERATOR(pg_catalog.!~) '[\x01-\x1f\x7f]'
+                       AND batch_type OPERATOR(pg_catalog.!~) '^ | $')$c$,
+             'batch_type must not be empty, hold control characters, or begin or end with a space'),
+            ('irp_batch', 'irp_batch_duplicate_of_fkey', format('FOREIGN KEY (duplicate_of) REFERENCES %s.irp_batch (id)', nsp),
+             'duplicate_of must name an existing batch'),
+            ('irp_batch', 'irp_batch_duplicate_of_check', 'CHECK (duplicate_of OPERATOR(pg_catalog.<>) id)',
+             'a batch cannot duplicate itself'),
+            ('irp_job', 'irp_job_batch_id_fkey', format('FOREIGN KEY (batch_id) REFERENCES %s.irp_batch (id)', nsp),
+             'batch_id must name an existing batch'))
+            AS n(relname, conname, definition, rule)
+        LOOP
+            CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.pg_constraint co
+                                  WHERE co.conrelid OPERATOR(pg_catalog.=) to_regclass(format('%s.%I', nsp, c.relname))
+                                    AND co.conname OPERATOR(pg_catalog.=) c.conname);
+            -- An adopted irp_job may already have its foreign key, by another name.
+            CONTINUE WHEN c.conname OPERATOR(pg_catalog.=) 'irp_job_batch_id_fkey' AND EXISTS (
+                SELECT FROM pg_catalog.pg_constraint co
+                WHERE co.conrelid OPERATOR(pg_catalog.=) to_regclass(format('%s.irp_job', nsp))
+                  AND co.contype OPERATOR(pg_catalog.=) 'f'
+                  AND co.confrelid OPERATOR(pg_catalog.=) to_regclass(format('%s.irp_batch', nsp)));
+            IF pass OPERATOR(pg_catalog.=) 2 THEN
+                EXECUTE format('ALTER TABLE %s.%I ADD CONSTRAINT %I %s', nsp, c.relname, c.conname, c.definition);
+                CONTINUE;
+            END IF;
+            CONTINUE WHEN NOT ((c.relname OPERATOR(pg_catalog.=) 'irp_batch' AND adopting)
+                               OR (c.relname OPERATOR(pg_catalog.=) 'irp_job' AND jobs_adopted));
+            IF c.definition LIKE 'CHECK %' THEN
+                EXECUTE format('SELECT array_agg(id ORDER BY id) FROM %s.%I WHERE NOT %s',
+                               nsp, c.relname, substr(c.definition, 7)) INTO ids;
+            ELSIF c.conname OPERATOR(pg_catalog.=) 'irp_job_batch_id_fkey' THEN
+                EXECUTE format('SELECT array_agg(j.id ORDER BY j.id) FROM %1$s.irp_job j WHERE NOT EXISTS '
+                               '(SELECT FROM %1$s.irp_batch b WHERE b.id OPERATOR(pg_catalog.=) j.batch_id)', nsp) INTO ids;
+            ELSE
+                ids := NULL;   -- duplicate_of is new, and NULL
+            END IF;
+            IF ids IS NOT NULL THEN
+                refused := refused || format('%s (%s): %s id %s', c.conname, c.rule, c.relname,
+                                             (SELECT string_agg(i::text, ', ') FROM unnest(ids) AS i));
+                refused_rows := refused_rows + cardinality(ids);
+            END IF;
+        END LOOP;
+        IF pass OPERATOR(pg_catalog.=) 1 AND cardinality(refused) > 0 THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'check_violation',
+                MESSAGE = format('cannot adopt the existing IRP tables in schema %s: %s row%s the extension would refuse',
+                                 nsp, refused_rows, CASE WHEN refused_rows > 1 THEN 's hold values' ELSE ' holds a value' END),
+                DETAIL = array_to_string(refused, E'\n'),
+                HINT = 'Nothing was changed. Correct or delete the rows listed by id, then run CREATE EXTENSION again.',
+                SCHEMA = nsp::text;
+        END IF;
     END LOOP;
 
     IF adopting THEN

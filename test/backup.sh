@@ -3,7 +3,9 @@
 # commands and no extra options: pg_dump -Fc then pg_restore -d, and pg_dump
 # then psql -f. Every row of the three tables and every sequence position must
 # come back exactly (no extra audit events), and the restored database must
-# still enforce the guard. Runs against the cluster in PGHOST/PGPORT/PGUSER;
+# still enforce the guard. The same for a database whose tables the extension
+# adopted (test/fixtures): extra columns, TIMESTAMP columns, extra enum labels
+# and their own indexes and constraints come back too. Runs against the cluster in PGHOST/PGPORT/PGUSER;
 # prints TAP.
 set -u
 n=0
@@ -15,7 +17,7 @@ src=irp_batch_backup_src
 dump=$(mktemp /tmp/irp_batch_dump.XXXXXX)
 plain=$(mktemp /tmp/irp_batch_dump_plain.XXXXXX)
 drop_databases() {
-  for db in "$src" irp_batch_backup_fc irp_batch_backup_plain; do
+  for db in "$src" irp_batch_backup_fc irp_batch_backup_plain irp_batch_adopted_src irp_batch_adopted_fc irp_batch_adopted_plain; do
     psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" 2>/dev/null
   done
 }
@@ -94,6 +96,69 @@ check $? "psql -f, no errors"
 [ "$expected" = "$(contents irp_batch_backup_plain)" ]
 check $? "psql -f: every row of the three tables and every sequence position, exactly"
 still_guarded irp_batch_backup_plain "psql -f"
+
+# An adopted database.
+here=$(cd "$(dirname "$0")" && pwd)
+asrc=irp_batch_adopted_src
+createdb "$asrc"
+psql -X -q -d "$asrc" -v ON_ERROR_STOP=1 -f "$here/fixtures/init_database.sql" -f "$here/fixtures/irp_data.sql" >/dev/null
+psql -X -q -d "$asrc" -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE EXTENSION irp_batch;
+SELECT irp_create_batch('ANALYSIS', 2, 2, jobs => '[{"a": 1}]');
+SELECT irp_create_batch('ANALYSIS', 2, 2, allow_duplicate => true);
+SELECT irp_cancel_batch(4, 'restored later');
+UPDATE irp_batch SET status = 'ERROR', notes = 'failed at Moody''s' WHERE id = 5;
+INSERT INTO irp_batch_result (batch_id, result_path) VALUES (13, 's3://irp/q4/analysis.parquet');
+SQL
+check $? "an adopted database with new batches, a cancellation and an ERROR"
+
+adopted_contents() { # every row of the adopted tables, by column name, the audit trail and the sequences
+  psql -X -tA -d "$1" -c "SELECT md5(concat(
+      (SELECT string_agg(to_jsonb(b)::text, '|' ORDER BY b.id) FROM irp_batch b),
+      (SELECT string_agg(to_jsonb(j)::text, '|' ORDER BY j.id) FROM irp_job j),
+      (SELECT string_agg(e::text, '|' ORDER BY e.id) FROM irp_batch_event e),
+      (SELECT string_agg(r::text, '|' ORDER BY r.id) FROM irp_batch_result r),
+      (SELECT string_agg(s.last_value || s.is_called::text, '|' ORDER BY s.seqname) FROM (
+          SELECT 'b' AS seqname, last_value, is_called FROM irp_batch_id_seq
+          UNION ALL SELECT 'j', last_value, is_called FROM irp_job_id_seq
+          UNION ALL SELECT 'e', last_value, is_called FROM irp_batch_event_id_seq
+          UNION ALL SELECT 'r', last_value, is_called FROM irp_batch_result_id_seq) s)))"
+}
+shape() { # the shape of the adopted tables, as irp_batch_shape() reads it
+  psql -X -tA -d "$1" -c "SELECT md5(string_agg(concat_ws(' ', kind, object, name, definition), '|'
+                                                ORDER BY kind, object, name)) FROM irp_batch_shape()"
+}
+aexpected=$(adopted_contents "$asrc")
+ashape=$(shape "$asrc")
+adopted_guarded() { # the restored adopted database still refuses a duplicate and takes ERROR
+  psql -X -q -d "$1" -c "SELECT irp_create_batch('ANALYSIS', 2, 2)" 2>&1 | grep -q "Active batch already exists for configuration 2"
+  check $? "$2: the restored adopted database still refuses a duplicate"
+  [ "$(psql -X -q -tA -d "$1" -v ON_ERROR_STOP=1 -c "UPDATE irp_batch SET status = 'ERROR' WHERE id = 13 RETURNING status")" = ERROR ]
+  check $? "$2: the extra label ERROR is there, and ends a batch"
+}
+
+pg_dump -Fc -d "$asrc" -f "$dump"
+check $? "adopted: pg_dump -Fc"
+# pg_dump loads a schema's data by name: the recorded shape comes first.
+first=$(pg_restore -l "$dump" | grep 'TABLE DATA public irp_' | head -1)
+[[ "$first" == *"irp_adopted_shape"* ]]
+check $? "adopted: irp_adopted_shape's rows come before irp_batch's in the dump"
+createdb irp_batch_adopted_fc
+pg_restore -d irp_batch_adopted_fc "$dump"
+check $? "adopted: pg_restore -d, no options, no errors"
+[ -n "$aexpected" ] && [ "$aexpected" = "$(adopted_contents irp_batch_adopted_fc)" ]
+check $? "adopted: pg_restore: every row (extra columns too) and every sequence position, exactly"
+[ -n "$ashape" ] && [ "$ashape" = "$(shape irp_batch_adopted_fc)" ]
+check $? "adopted: pg_restore: the tables' shape (TIMESTAMP columns, labels, indexes, NOT VALID checks) as adopted"
+adopted_guarded irp_batch_adopted_fc "adopted: pg_restore"
+
+pg_dump -d "$asrc" -f "$plain"
+createdb irp_batch_adopted_plain
+psql -X -q -v ON_ERROR_STOP=1 -d irp_batch_adopted_plain -f "$plain" >/dev/null
+check $? "adopted: psql -f, no errors"
+[ "$aexpected" = "$(adopted_contents irp_batch_adopted_plain)" ] && [ "$ashape" = "$(shape irp_batch_adopted_plain)" ]
+check $? "adopted: psql -f: every row, every sequence position and the shape, exactly"
+adopted_guarded irp_batch_adopted_plain "adopted: psql -f"
 
 psql -X -q -d postgres -c "DROP ROLE IF EXISTS irp_backup_app" 2>/dev/null
 drop_databases
