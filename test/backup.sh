@@ -149,7 +149,7 @@ check $? "adopted: pg_restore -d, no options, no errors"
 [ -n "$aexpected" ] && [ "$aexpected" = "$(adopted_contents irp_batch_adopted_fc)" ]
 check $? "adopted: pg_restore: every row (extra columns too) and every sequence position, exactly"
 [ -n "$ashape" ] && [ "$ashape" = "$(shape irp_batch_adopted_fc)" ]
-check $? "adopted: pg_restore: the tables' shape (TIMESTAMP columns, labels, indexes, NOT VALID checks) as adopted"
+check $? "adopted: pg_restore: the tables' shape (extra and TIMESTAMP columns, labels, defaults, indexes) as adopted"
 adopted_guarded irp_batch_adopted_fc "adopted: pg_restore"
 
 pg_dump -d "$asrc" -f "$plain"
