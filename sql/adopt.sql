@@ -180,8 +180,12 @@ SELECT id, batch_type, status, created_ts, job_count FROM irp_get_active_batches
 SELECT irp_cancel_batch(4, 'adopted duplicate check');
 SELECT id, status, completed_ts IS NOT NULL AS completed FROM irp_job WHERE batch_id = 4 ORDER BY id;
 SELECT batch_id, event, reason, details FROM irp_batch_event ORDER BY id;
--- Writing the shape table outside a restore is refused.
-INSERT INTO irp_adopted_shape VALUES ('column', 'irp_batch', 'extra', 'text');
+-- Rows in the shape table that differ from the tables' shape are refused
+-- outside a restore; after changing a table, record its shape again.
+INSERT INTO irp_adopted_shape VALUES ('column', 'irp_batch', 'reviewed_by', 'text');
+ALTER TABLE irp_batch ADD COLUMN reviewed_by text;
+SELECT irp_batch_record_shape() AS facts;
+SELECT kind, object, name, definition FROM irp_adopted_shape WHERE name = 'reviewed_by';
 
 SET irp_batch.confirm_drop = on;
 RESET search_path;

@@ -32,7 +32,7 @@ CREATE TABLE @extschema@.irp_adopted_shape (
     PRIMARY KEY (kind, object, name)
 );
 COMMENT ON TABLE @extschema@.irp_adopted_shape IS
-    'Shape of the tables and types adopted by CREATE EXTENSION, as irp_batch_shape() read it then; empty unless the extension adopted existing tables. Restoring its rows reshapes the restored tables to match';
+    'Shape of irp_batch and irp_job recorded by irp_batch_record_shape() (CREATE EXTENSION records it when it adopts existing tables); empty unless recorded. Restoring its rows reshapes the restored tables to match';
 COMMENT ON COLUMN @extschema@.irp_adopted_shape.kind IS
     'enum label, column (definition: type), default (expression), not null, constraint (definition) or index (CREATE INDEX statement)';
 COMMENT ON COLUMN @extschema@.irp_adopted_shape.object IS 'The table (irp_batch, irp_job) or enum type the fact is about';
@@ -82,6 +82,18 @@ AS $$
 $$;
 COMMENT ON FUNCTION @extschema@.irp_batch_shape() IS
     'The shape of irp_batch and irp_job and the labels of the two enums, one row per fact, as irp_adopted_shape records it; names outside pg_catalog are schema-qualified';
+
+CREATE FUNCTION @extschema@.irp_batch_record_shape() RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  DELETE FROM @extschema@.irp_adopted_shape;
+  INSERT INTO @extschema@.irp_adopted_shape SELECT * FROM @extschema@.irp_batch_shape();
+  SELECT count(*) FROM @extschema@.irp_adopted_shape;
+$$;
+COMMENT ON FUNCTION @extschema@.irp_batch_record_shape() IS
+    'Records the current shape of irp_batch and irp_job in irp_adopted_shape, so that pg_dump keeps it (call it after changing the tables'' definitions); returns the number of facts recorded';
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_record_shape() FROM PUBLIC;
 
 -- Can the tables be adopted? Every problem is reported at once; nothing has
 -- been changed yet.
@@ -411,7 +423,7 @@ BEGIN
         LOOP
             EXECUTE format('DROP INDEX %s.%I', nsp, c.relname);
         END LOOP;
-        INSERT INTO @extschema@.irp_adopted_shape SELECT * FROM @extschema@.irp_batch_shape();
+        PERFORM @extschema@.irp_batch_record_shape();
     END IF;
 END
 $adopt$;
@@ -650,12 +662,20 @@ DECLARE
     nsp constant regnamespace := '@extschema@'::regnamespace;
     r record;
 BEGIN
+    -- Nothing to do when the tables already have the recorded shape (as
+    -- when irp_batch_record_shape() records it).
+    IF NOT EXISTS (SELECT * FROM @extschema@.irp_adopted_shape EXCEPT SELECT * FROM @extschema@.irp_batch_shape())
+       AND NOT EXISTS (SELECT * FROM @extschema@.irp_batch_shape() c
+                       WHERE c.object IN (SELECT s.object FROM @extschema@.irp_adopted_shape s)
+                       EXCEPT SELECT * FROM @extschema@.irp_adopted_shape) THEN
+        RETURN NULL;
+    END IF;
     IF EXISTS (SELECT FROM @extschema@.irp_batch) OR EXISTS (SELECT FROM @extschema@.irp_job) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = 'irp_adopted_shape is written only by CREATE EXTENSION and by a restore',
-            DETAIL = 'Its rows reshape irp_batch and irp_job, which is possible only while they are empty.',
-            HINT = 'Restore the dump into a new database (pg_restore without --data-only and without -j).',
+            MESSAGE = 'cannot reshape irp_batch and irp_job: they hold rows',
+            DETAIL = 'Rows written to irp_adopted_shape that differ from the tables'' shape reshape the tables, which is possible only while they are empty, as in a restore.',
+            HINT = 'To record the tables'' current shape, call irp_batch_record_shape(). To restore a dump, restore it into a new database (pg_restore without --data-only and without -j).',
             SCHEMA = nsp::text, TABLE = 'irp_adopted_shape';
     END IF;
 

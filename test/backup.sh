@@ -109,8 +109,11 @@ SELECT irp_create_batch('ANALYSIS', 2, 2, allow_duplicate => true);
 SELECT irp_cancel_batch(4, 'restored later');
 UPDATE irp_batch SET status = 'ERROR', notes = 'failed at Moody''s' WHERE id = 5;
 INSERT INTO irp_batch_result (batch_id, result_path) VALUES (13, 's3://irp/q4/analysis.parquet');
+ALTER TABLE irp_job ADD COLUMN moodys_job_url text;
+SELECT irp_batch_record_shape();
+UPDATE irp_job SET moodys_job_url = 'https://moodys.example/jobs/wf-0004' WHERE id = 4;
 SQL
-check $? "an adopted database with new batches, a cancellation and an ERROR"
+check $? "an adopted database with new batches, a cancellation, an ERROR and a column added after adoption"
 
 adopted_contents() { # every row of the adopted tables, by column name, the audit trail and the sequences
   psql -X -tA -d "$1" -c "SELECT md5(concat(

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Runs README.md's examples against the test cluster and checks what they
-print: the psql session of "Getting started" and the Python example (twice).
+print: the psql session of "Getting started", the Python example (twice), and
+the steps of "Adopting an existing IRP database" on the fixture database.
 Connects through libpq's environment (PGHOST, PGPORT, PGUSER); prints TAP."""
 import contextlib
 import io
@@ -48,9 +49,47 @@ def check_psql_session(readme):
           "Getting started: the cancel returns true", out.stdout[-300:])
 
 
+def check_adoption(readme):
+    """ "Adopting an existing IRP database": the report, the fix and the install, as written."""
+    section = readme[readme.index("### Adopting an existing IRP database"):]
+    report, resolve, install = re.findall(r"```sql\n(.*?)```", section, re.S)[:3]
+    fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+    fresh_database()
+    for name in ("init_database.sql", "irp_data.sql"):
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", DATABASE, "-f",
+                        os.path.join(fixtures, name)], check=True, capture_output=True)
+    with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
+        # Step 03 run again, and a third time: ids 13, 14 and 15.
+        conn.execute("INSERT INTO irp_batch (step_id, configuration_id, batch_type, status) VALUES"
+                     " (2, 2, 'EDM_CREATION', 'INITIATED'), (2, 2, 'PORTFOLIO_CREATION', 'INITIATED'),"
+                     " (2, 2, 'PORTFOLIO_CREATION', 'ACTIVE')")
+        rows = conn.execute(report).fetchall()
+        check([(r[0], r[1], r[2]) for r in rows] == [(2, "EDM_CREATION", 2), (2, "PORTFOLIO_CREATION", 3)],
+              "Adopting: the report lists both keys with duplicates", rows)
+        try:
+            conn.execute(install)
+            check(False, "Adopting: CREATE EXTENSION refuses the duplicates")
+        except psycopg.errors.UniqueViolation as e:
+            check(e.diag.message_hint.endswith("WHERE id IN (13, 14, 15);"),
+                  "Adopting: the refusal's hint gives the cancelling UPDATE", e.diag.message_hint)
+        conn.execute(resolve)
+        check(conn.execute(report).fetchall() == [], "Adopting: after step 3 the report is empty")
+        conn.execute(install)
+        version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'irp_batch'").fetchone()
+        check(version is not None, "Adopting: step 4 installs the extension", version)
+        try:
+            conn.execute("SELECT irp_create_batch('EDM_CREATION', 2, 2)")
+            check(False, "Adopting: the adopted database refuses a duplicate")
+        except psycopg.errors.UniqueViolation:
+            check(True, "Adopting: the adopted database refuses a duplicate")
+    with psycopg.connect("dbname=postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {DATABASE}")
+
+
 def main():
     readme = open(README).read()
     check_psql_session(readme)
+    check_adoption(readme)
     block = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
     check('psycopg.connect("dbname=irp")' in block, "the example connects with psycopg.connect(\"dbname=irp\")")
     code = block.replace('psycopg.connect("dbname=irp")', f'psycopg.connect("dbname={DATABASE}")')

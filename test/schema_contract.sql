@@ -1,11 +1,11 @@
--- The schema contract of irp_batch 1.1: types, tables, columns, constraints,
+-- The schema contract of irp_batch 1.2: types, tables, columns, constraints,
 -- the proposal's partial unique index, the triggers and the SQL API.
 \ir pgtap_begin.psql
 CREATE SCHEMA irp;
 CREATE EXTENSION irp_batch SCHEMA irp;
 SET search_path = irp, public;
 
-SELECT plan(79);
+SELECT plan(80);
 
 -- Types
 SELECT enum_has_labels('irp', 'batch_status_enum',
@@ -15,7 +15,7 @@ SELECT enum_has_labels('irp', 'job_status_enum',
   'job_status_enum labels');
 
 -- irp_batch
-SELECT tables_are('irp', ARRAY['irp_batch', 'irp_job', 'irp_batch_event'], 'the extension''s tables');
+SELECT tables_are('irp', ARRAY['irp_batch', 'irp_job', 'irp_batch_event', 'irp_adopted_shape'], 'the extension''s tables');
 SELECT columns_are('irp', 'irp_batch', ARRAY['id', 'step_id', 'configuration_id', 'batch_type', 'status',
   'duplicate_of', 'cancel_reason', 'created_by', 'created_ts', 'updated_ts', 'completed_ts'], 'irp_batch columns');
 SELECT col_type_is('irp', 'irp_batch', 'id', 'integer', 'irp_batch.id');
@@ -129,23 +129,28 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
   ARRAY['irp_batch_audit', 'irp_batch_drop_guard', 'irp_batch_event_guard', 'irp_batch_guard', 'irp_batch_preflight',
         'irp_cancel_batch',
         'irp_create_batch', 'irp_ensure_batch', 'irp_get_active_batches_for_config'],
-  'every function is C++ (LANGUAGE C) and not STRICT');
+  'the SQL API and the triggers are C++ (LANGUAGE C) and not STRICT');
+SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
+            WHERE p.pronamespace = 'irp'::regnamespace AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
+              AND 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig)),
+  ARRAY['irp_adopted_shape_restore', 'irp_batch_record_shape', 'irp_batch_shape'],
+  'the shape functions (SQL, PL/pgSQL) pin search_path');
 SELECT is((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'irp'::regnamespace AND p.prosecdef), 0::bigint,
   'no function is SECURITY DEFINER');
 
 -- Extension membership and pg_dump
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'irp_batch'), false, 'the extension is not relocatable');
 SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'irp_batch'$$,
-  ARRAY['irp_batch', 'irp_job', 'irp_batch_event',
+  ARRAY['irp_batch', 'irp_job', 'irp_batch_event', 'irp_adopted_shape',
         'irp_batch_id_seq', 'irp_job_id_seq', 'irp_batch_event_id_seq'],
-  'pg_dump keeps the rows of the three tables and their sequences');
+  'pg_dump keeps the rows of the tables and their sequences');
 SELECT is((SELECT count(*) FROM pg_description d JOIN pg_proc p ON p.oid = d.objoid AND d.classoid = 'pg_proc'::regclass
-            WHERE p.pronamespace = 'irp'::regnamespace), 9::bigint, 'every function has a comment');
+            WHERE p.pronamespace = 'irp'::regnamespace), 12::bigint, 'every function has a comment');
 SELECT is((SELECT evtevent || ' ' || array_to_string(evttags, ',') || ' ' || evtfoid::regproc::text
              FROM pg_event_trigger WHERE evtname = 'irp_batch_drop_guard'),
   'ddl_command_start DROP EXTENSION,DROP SCHEMA,DROP OWNED irp_batch_drop_guard',
   'the drop guard is an event trigger on DROP EXTENSION, DROP SCHEMA and DROP OWNED');
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'irp_batch'), '1.1', 'CREATE EXTENSION installs 1.1');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'irp_batch'), '1.2', 'CREATE EXTENSION installs 1.2');
 
 SELECT * FROM finish();
 ROLLBACK;
