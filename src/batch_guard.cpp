@@ -142,10 +142,12 @@ Datum guard_row(FunctionCallInfo fcinfo)
         return PointerGetDatum(tuple);
     }
     GuardAction action;
+    bool stays_active = false; /* an UPDATE of an active row that keeps it active */
     try {
         if (is_update) {
             const RowImage old_image = pg([&] { return read_row(td->tg_trigtuple, desc, table); });
             action = decide_update(old_image.row, image.row);
+            stays_active = !old_image.key_is_null && is_active(old_image.row.status) && is_active(image.row.status);
         } else {
             action = decide_insert(image.row);
         }
@@ -164,9 +166,15 @@ Datum guard_row(FunctionCallInfo fcinfo)
         image.row.duplicate_of.reset();
     }
 
-    /* The previous row of the statement, if it claimed a key, is in the indexes now. */
-    if (!action.check_conflict)
-        release_claim();
+    /* The previous row of the statement, if it claimed a key, is in the
+     * indexes now; a row that stays active holds its key's claim until its
+     * new version is in them too (key_claim.hpp). */
+    if (!action.check_conflict) {
+        if (stays_active)
+            hold_key(image.row.configuration_id, image.batch_type);
+        else
+            release_claim();
+    }
     if (action.check_duplicate_of || action.check_no_duplicates || action.check_conflict) {
         const Oid nsp = table.nsp;
         spi_connect();

@@ -34,13 +34,18 @@ namespace {
 /* locktag_field4 of a claim lock: pg_locks shows it as objsubid (SQL advisory locks use 1 and 2). */
 constexpr uint16 claim_lock_kind = 0x4952;
 
-/* The claim this backend holds, if any. */
+/* A key lock this backend holds, if any. */
 struct HeldClaim {
+    LOCKMODE mode;
     bool held = false;
     LOCKTAG tag{};
     SubTransactionId subxact = InvalidSubTransactionId; /* where it was taken */
 };
-HeldClaim claim;
+/* The claim of a key: one claimant at a time probes and inserts. */
+HeldClaim claim{ExclusiveLock};
+/* The hold of a key by an UPDATE of a row that stays active: many at once,
+ * but never during a claimant's probe (hold_key in key_claim.hpp). */
+HeldClaim hold{ShareLock};
 bool callbacks_registered = false;
 
 /* Runs a lock call with the transaction's resource owner: a claim may be released by a later statement. */
@@ -55,33 +60,42 @@ private:
     ResourceOwner saved_;
 };
 
-/* Lets go of the claim lock; safe in abort callbacks (LockRelease only warns). */
-void unlock_claim() noexcept
+/* Lets go of a key lock; safe in abort callbacks (LockRelease only warns). */
+void unlock(HeldClaim& lock) noexcept
 {
-    if (!claim.held)
+    if (!lock.held)
         return;
-    claim.held = false;
+    lock.held = false;
     const ResourceOwner saved = CurrentResourceOwner;
     CurrentResourceOwner = TopTransactionResourceOwner;
-    LockRelease(&claim.tag, ExclusiveLock, false);
+    LockRelease(&lock.tag, lock.mode, false);
     CurrentResourceOwner = saved;
 }
 
-/* Transaction end: the lock manager releases the lock; PREPARE must not carry it. */
+void unlock_claim() noexcept { unlock(claim); }
+
+/* Transaction end: the lock manager releases the locks; PREPARE must not carry them. */
 void on_xact(XactEvent event, void*)
 {
-    if (event == XACT_EVENT_PRE_PREPARE || event == XACT_EVENT_PARALLEL_PRE_COMMIT || event == XACT_EVENT_PRE_COMMIT)
-        unlock_claim();
-    else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
-             event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+    if (event == XACT_EVENT_PRE_PREPARE || event == XACT_EVENT_PARALLEL_PRE_COMMIT || event == XACT_EVENT_PRE_COMMIT) {
+        unlock(claim);
+        unlock(hold);
+    } else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+               event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT) {
         claim.held = false;
+        hold.held = false;
+    }
 }
 
-/* A rolled-back subtransaction took its row with it: release a claim taken inside it. */
+/* A rolled-back subtransaction took its row with it: release a lock taken inside it. */
 void on_subxact(SubXactEvent event, SubTransactionId my_subid, SubTransactionId, void*)
 {
-    if (event == SUBXACT_EVENT_ABORT_SUB && claim.held && claim.subxact >= my_subid)
-        unlock_claim();
+    if (event != SUBXACT_EVENT_ABORT_SUB)
+        return;
+    if (claim.held && claim.subxact >= my_subid)
+        unlock(claim);
+    if (hold.held && hold.subxact >= my_subid)
+        unlock(hold);
 }
 
 /* The lock tag of a key. */
@@ -102,12 +116,12 @@ bool same_tag(const LOCKTAG& a, const LOCKTAG& b) noexcept
            a.locktag_type == b.locktag_type && a.locktag_lockmethodid == b.locktag_lockmethodid;
 }
 
-/* Takes the claim lock of tag (keeping it if already held), waiting as long as it takes. */
-void lock_claim(const LOCKTAG& tag)
+/* Takes lock on tag (keeping it if already held there), waiting as long as it takes. */
+void acquire(HeldClaim& lock, const LOCKTAG& tag)
 {
-    if (claim.held && same_tag(claim.tag, tag))
+    if (lock.held && same_tag(lock.tag, tag))
         return;
-    unlock_claim();
+    unlock(lock);
     pg([] {
         if (!callbacks_registered) {
             RegisterXactCallback(on_xact, nullptr);
@@ -117,11 +131,18 @@ void lock_claim(const LOCKTAG& tag)
     });
     {
         TransactionOwner owner;
-        pg([&tag] { LockAcquire(&tag, ExclusiveLock, false, false); });
+        pg([&tag, mode = lock.mode] { LockAcquire(&tag, mode, false, false); });
     }
-    claim.tag = tag;
-    claim.subxact = GetCurrentSubTransactionId();
-    claim.held = true;
+    lock.tag = tag;
+    lock.subxact = GetCurrentSubTransactionId();
+    lock.held = true;
+}
+
+/* Takes the claim of tag; a hold from the statement's previous row is over (its row is in the indexes). */
+void lock_claim(const LOCKTAG& tag)
+{
+    unlock(hold);
+    acquire(claim, tag);
 }
 
 /* What one probe of the key's active batches found. */
@@ -267,6 +288,16 @@ bool claim_and_read_active(const KeySpace& space, Oid nsp, std::int32_t configur
     return false;
 }
 
-void release_claim() { unlock_claim(); }
+void hold_key(std::int32_t configuration_id, Datum batch_type)
+{
+    unlock(claim); /* the statement's previous row is in the indexes */
+    acquire(hold, pg([&] { return claim_tag(configuration_id, batch_type); }));
+}
+
+void release_claim()
+{
+    unlock(claim);
+    unlock(hold);
+}
 
 }  // namespace irp

@@ -56,7 +56,19 @@ bool claim_key(const KeySpace& space, std::int32_t configuration_id, Datum batch
 bool claim_and_read_active(const KeySpace& space, Oid nsp, std::int32_t configuration_id, Datum batch_type,
                            std::int32_t ignore_id);
 
-/* Releases this backend's claim, if it holds one: its row is in the indexes. */
+/*
+ * Holds the key (a share lock on the claim's lock tag), for an UPDATE that
+ * writes a new version of a row that was and stays active. Until that
+ * version is in idx_batch_active, a claimant's probe could read the index
+ * page before it is there and then find the old version dead (its updater
+ * committed meanwhile) and miss the row. The hold keeps claimants out until
+ * the new version is in the index; then their probe sees it and waits for
+ * this transaction. Holds do not exclude each other, so multi-row UPDATEs
+ * do not deadlock on them. Released like a claim.
+ */
+void hold_key(std::int32_t configuration_id, Datum batch_type);
+
+/* Releases this backend's claim and hold, if it has them: its rows are in the indexes. */
 void release_claim();
 
 }  // namespace irp

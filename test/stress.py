@@ -58,8 +58,8 @@ def worker(number, seconds, keys):
         while time.monotonic() < deadline:
             configuration_id, batch_type = rng.choice(keys)
             op = rng.choices(
-                ["create", "create_dup", "insert", "cancel", "activate", "complete", "reactivate", "job"],
-                weights=[30, 12, 8, 15, 8, 5, 7, 15])[0]
+                ["create", "create_dup", "insert", "cancel", "activate", "complete", "reactivate", "toggle", "job"],
+                weights=[30, 12, 8, 15, 8, 5, 7, 10, 15])[0]
             ops[op] += 1
             try:
                 if op in ("create", "create_dup"):
@@ -91,6 +91,13 @@ def worker(number, seconds, keys):
                 elif op == "reactivate":
                     conn.execute("UPDATE irp_batch SET status = 'INITIATED', updated_ts = now() WHERE id = ("
                                  "SELECT id FROM irp_batch WHERE status = 'CANCELLED' ORDER BY random() LIMIT 1)")
+                elif op == "toggle":
+                    # A new version of a batch that stays active, while others probe its key.
+                    conn.execute("UPDATE irp_batch SET status = CASE status WHEN 'INITIATED' THEN 'ACTIVE'"
+                                 " ELSE 'INITIATED' END::batch_status_enum WHERE id = ("
+                                 "SELECT id FROM irp_batch WHERE configuration_id = %s AND batch_type = %s"
+                                 " AND status IN ('INITIATED', 'ACTIVE') ORDER BY random() LIMIT 1)",
+                                 (configuration_id, batch_type))
                 else:
                     conn.execute(
                         "UPDATE irp_job SET status = CASE status WHEN 'INITIATED' THEN 'SUBMITTED'"
@@ -108,14 +115,41 @@ def worker(number, seconds, keys):
     return {"created": created, "ops": dict(ops), "errors": dict(errors), "unexpected": unexpected}
 
 
+def hot_worker(number, seconds):
+    """One client of the hot-key race: even numbers flip the key's active batch
+    between INITIATED and ACTIVE (a new row version that stays active), odd
+    numbers try to create a second batch for the key."""
+    errors = Counter()
+    with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if number % 2 == 0:
+                    conn.execute("UPDATE irp_batch SET status = CASE status WHEN 'INITIATED' THEN 'ACTIVE'"
+                                 " ELSE 'INITIATED' END::batch_status_enum"
+                                 " WHERE configuration_id = 999999 AND status IN ('INITIATED', 'ACTIVE')")
+                else:
+                    conn.execute("SELECT irp_create_batch('HOT', 999999, 1)")
+                errors["none"] += 1
+            except psycopg.Error as e:
+                message = e.diag.message_primary or ""
+                errors["descriptive" if message.startswith(DUPLICATE_MESSAGE) else f"{e.diag.sqlstate}: {message}"] += 1
+    return dict(errors)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--keys", type=int, default=4)
+    parser.add_argument("--hot-seconds", type=float, default=5)
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--hot-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     keys = keys_for(args.keys)
+    if args.hot_worker is not None:
+        print(json.dumps(hot_worker(args.hot_worker, args.hot_seconds)))
+        return 0
     if args.worker:
         # One client process: its report is its standard output.
         print(json.dumps(worker(args.worker, args.seconds, keys)))
@@ -188,6 +222,21 @@ def main():
         checks.append((cancels == 0, "every cancelled batch has its cancellation in the audit trail", cancels))
 
     checks.append((not unexpected, "no error other than the descriptive duplicate error", unexpected[:10]))
+
+    # The hot key: one active batch whose row is rewritten all the time, and
+    # creators that must always be refused with the descriptive error.
+    with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
+        conn.execute("SELECT irp_create_batch('HOT', 999999, 1)")
+    hot = [subprocess.Popen([sys.executable, __file__, "--hot-worker", str(n), "--hot-seconds", str(args.hot_seconds)],
+                            stdout=subprocess.PIPE, text=True) for n in range(4)]
+    hot_errors = Counter()
+    for c in hot:
+        out, _ = c.communicate()
+        hot_errors.update(json.loads(out) if c.returncode == 0 else {"client process failed": 1})
+    print("# hot key: " + ", ".join(f"{e} x{n}" for e, n in sorted(hot_errors.items())))
+    hot_unexpected = {e: n for e, n in hot_errors.items() if e not in ("none", "descriptive")}
+    checks.append((not hot_unexpected and hot_errors["descriptive"] > 0,
+                   "a batch rewritten while it stays active is never missed by a concurrent creator", hot_unexpected))
     checks.append((ops["create"] + ops["create_dup"] > 0 and errors["descriptive duplicate (23505)"] > 0,
                    "the clients raced: batches were created and duplicates refused", dict(ops)))
 
