@@ -14,220 +14,242 @@
 -- changes.
 --
 
--- pg_dump dumps only the rows of an extension's tables, and a restore makes
--- the tables from this script. An adopted table can differ from what this
--- script makes (extra columns, TIMESTAMP columns, nullable columns, extra
--- enum labels, its own indexes and constraints), so adoption records its
--- shape here. pg_dump dumps these rows with the others, before irp_batch's
--- (it loads the data of one schema by name), and a trigger on this table
--- makes the restored, still empty tables match the recorded shape again.
-CREATE TABLE @extschema@.irp_adopted_shape (
-    kind       text NOT NULL
-               CONSTRAINT irp_adopted_shape_kind_check
-               CHECK (kind OPERATOR(pg_catalog.=) ANY
-                      ('{enum label,column,default,not null,constraint,index}'::pg_catalog.text[])),
-    object     text NOT NULL,
-    name       text NOT NULL,
-    definition text NOT NULL,
-    PRIMARY KEY (kind, object, name)
-);
-COMMENT ON TABLE @extschema@.irp_adopted_shape IS
-    'Shape of irp_batch and irp_job recorded by irp_batch_record_shape() (CREATE EXTENSION records it when it adopts existing tables); empty unless recorded. Restoring its rows reshapes the restored tables to match';
-COMMENT ON COLUMN @extschema@.irp_adopted_shape.kind IS
-    'enum label, column (definition: type), default (expression), not null, constraint (definition) or index (CREATE INDEX statement)';
-COMMENT ON COLUMN @extschema@.irp_adopted_shape.object IS 'The table (irp_batch, irp_job) or enum type the fact is about';
-COMMENT ON COLUMN @extschema@.irp_adopted_shape.name IS 'Column, constraint, index or enum label name';
-
-CREATE FUNCTION @extschema@.irp_batch_shape()
-RETURNS TABLE (kind text, object text, name text, definition text)
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-  WITH t AS (
-    SELECT c.oid, c.relname::text AS relname FROM pg_class c
-    WHERE c.relnamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace
-      AND c.relname OPERATOR(pg_catalog.=) ANY ('{irp_batch,irp_job}'::name[])),
-  col AS (
-    SELECT t.oid, t.relname, a.attnum, a.attname::text AS attname, a.atttypid, a.atttypmod,
-           a.attnotnull, a.attidentity
-    FROM t JOIN pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) t.oid
-    WHERE a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)
-  SELECT 'enum label', ty.typname::text, e.enumlabel::text, ''
-    FROM pg_type ty JOIN pg_enum e ON e.enumtypid OPERATOR(pg_catalog.=) ty.oid
-    WHERE ty.typnamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace
-      AND ty.typname OPERATOR(pg_catalog.=) ANY ('{batch_status_enum,job_status_enum}'::name[])
-  UNION ALL
-  SELECT 'column', col.relname, col.attname, format_type(col.atttypid, col.atttypmod) FROM col
-  UNION ALL
-  -- The id's default is left out: a restore makes id an identity column,
-  -- which draws from a sequence of the same name as a SERIAL's.
-  SELECT 'default', col.relname, col.attname, pg_get_expr(d.adbin, d.adrelid)
-    FROM col JOIN pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) col.oid
-                              AND d.adnum OPERATOR(pg_catalog.=) col.attnum
-    WHERE col.attname OPERATOR(pg_catalog.<>) 'id'
-  UNION ALL
-  SELECT 'not null', col.relname, col.attname, '' FROM col WHERE col.attnotnull
-  UNION ALL
-  SELECT 'constraint', t.relname, co.conname::text, pg_get_constraintdef(co.oid)
-    FROM t JOIN pg_constraint co ON co.conrelid OPERATOR(pg_catalog.=) t.oid
-  UNION ALL
-  -- Indexes of their own; those of constraints and the extension's own are
-  -- made with them.
-  SELECT 'index', t.relname, i.relname::text, pg_get_indexdef(i.oid)
-    FROM t JOIN pg_index x ON x.indrelid OPERATOR(pg_catalog.=) t.oid
-           JOIN pg_class i ON i.oid OPERATOR(pg_catalog.=) x.indexrelid
-    WHERE NOT EXISTS (SELECT FROM pg_constraint co WHERE co.conindid OPERATOR(pg_catalog.=) i.oid)
-      AND i.relname OPERATOR(pg_catalog.<>) ALL
-          ('{idx_batch_unique_active,idx_batch_active,idx_batch_duplicate_of,idx_job_batch_id}'::name[])
-$$;
-COMMENT ON FUNCTION @extschema@.irp_batch_shape() IS
-    'The shape of irp_batch and irp_job and the labels of the two enums, one row per fact, as irp_adopted_shape records it; names outside pg_catalog are schema-qualified';
-
-CREATE FUNCTION @extschema@.irp_batch_record_shape() RETURNS bigint
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-  DELETE FROM @extschema@.irp_adopted_shape;
-  INSERT INTO @extschema@.irp_adopted_shape SELECT * FROM @extschema@.irp_batch_shape();
-  SELECT count(*) FROM @extschema@.irp_adopted_shape;
-$$;
-COMMENT ON FUNCTION @extschema@.irp_batch_record_shape() IS
-    'Records the current shape of irp_batch and irp_job in irp_adopted_shape, so that pg_dump keeps it (call it after changing the tables'' definitions); returns the number of facts recorded';
-REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_record_shape() FROM PUBLIC;
+-- Nothing below resolves through the schema being adopted, where anybody
+-- who may create objects there could have put functions or operators.
+SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 
 -- Can the tables be adopted? Every problem is reported at once; nothing has
 -- been changed yet.
 DO $adopt_check$
 DECLARE
     nsp constant regnamespace := '@extschema@'::regnamespace;
+    batch_rel constant regclass := to_regclass(format('%s.irp_batch', nsp));
+    adopted oid[];
     problems text[] := '{}';
+    reshaped text[] := '{}';
     need record;
     att record;
     r record;
     groups text[];
     extra_ids text;
 BEGIN
-    IF to_regclass(format('%s.irp_batch', nsp)) IS NULL THEN
-        IF to_regclass(format('%s.irp_job', nsp)) IS NOT NULL THEN
+    -- Names the extension makes that must not be taken.
+    FOR r IN SELECT c.relname FROM pg_class c
+             WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp
+               AND c.relname OPERATOR(pg_catalog.=) ANY
+                   ('{irp_batch_event,irp_adopted_shape,irp_adopted_enum_label}'::name[])
+    LOOP
+        problems := problems || format('relation %s already exists and is not one of the IRP helpers'' tables', r.relname);
+    END LOOP;
+    IF batch_rel IS NULL THEN
+        FOR r IN SELECT c.relname AS name FROM pg_class c
+                  WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp AND c.relname OPERATOR(pg_catalog.=) 'irp_job'
+                 UNION ALL
+                 SELECT t.typname FROM pg_type t
+                  WHERE t.typnamespace OPERATOR(pg_catalog.=) nsp
+                    AND t.typname OPERATOR(pg_catalog.=) ANY ('{batch_status_enum,job_status_enum}'::name[])
+        LOOP
+            problems := problems || format('%s exists without a table irp_batch: the extension adopts it only together with irp_batch', r.name);
+        END LOOP;
+    END IF;
+    IF cardinality(problems) > 0 OR batch_rel IS NULL THEN
+        IF cardinality(problems) > 0 THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'invalid_table_definition',
-                MESSAGE = format('cannot adopt table %s.irp_job without a table irp_batch', nsp),
-                DETAIL = 'The extension adopts irp_job only together with the irp_batch table its jobs belong to.',
-                HINT = 'Install the extension into another schema, or move irp_job out of the way.';
+                MESSAGE = format('cannot install irp_batch in schema %s: %s', nsp, problems[1]),
+                DETAIL = array_to_string(problems, E'\n'),
+                HINT = 'Nothing was changed. Install the extension into another schema, or move these objects out of the way.',
+                SCHEMA = nsp::text;
         END IF;
         RETURN;
     END IF;
+    adopted := ARRAY(SELECT c.oid FROM pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp
+                      AND c.relname OPERATOR(pg_catalog.=) ANY ('{irp_batch,irp_job}'::name[]));
 
-    -- Plain tables only.
-    FOR r IN SELECT c.relname, c.relkind, c.relispartition,
-                    EXISTS (SELECT FROM pg_catalog.pg_inherits i
+    -- Plain tables only, without row security (which pg_dump would not keep).
+    FOR r IN SELECT c.relname, c.relkind, c.relispartition, c.relrowsecurity,
+                    EXISTS (SELECT FROM pg_inherits i
                             WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid
                                OR i.inhparent OPERATOR(pg_catalog.=) c.oid) AS inherits
-             FROM pg_catalog.pg_class c
-             WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp
-               AND c.relname OPERATOR(pg_catalog.=) ANY ('{irp_batch,irp_job}'::name[])
+             FROM pg_class c WHERE c.oid OPERATOR(pg_catalog.=) ANY (adopted)
     LOOP
         IF r.relkind OPERATOR(pg_catalog.<>) 'r' OR r.relispartition OR r.inherits THEN
             problems := problems || format('%s is not a plain table (partitioned, inherited or not a table)', r.relname);
         END IF;
+        IF r.relrowsecurity THEN
+            problems := problems || format('table %s has row level security enabled, which pg_dump does not keep for an extension''s table', r.relname);
+        END IF;
     END LOOP;
 
-    -- The columns the extension uses, and the types it accepts.
+    -- The columns the extension uses, the types it accepts, and the type a
+    -- fresh install has (a column that differs must be reshaped by a restore).
     FOR need IN SELECT * FROM (VALUES
-        ('irp_batch', 'id',                     '{integer}', true),
-        ('irp_batch', 'step_id',                '{integer}', true),
-        ('irp_batch', 'configuration_id',       '{integer}', true),
-        ('irp_batch', 'batch_type',             '{character varying,text}', true),
-        ('irp_batch', 'status',                 '{batch_status_enum}', true),
-        ('irp_batch', 'created_ts',             '{timestamp without time zone,timestamp with time zone}', true),
-        ('irp_batch', 'updated_ts',             '{timestamp without time zone,timestamp with time zone}', true),
-        ('irp_batch', 'completed_ts',           '{timestamp without time zone,timestamp with time zone}', true),
-        ('irp_batch', 'duplicate_of',           '{integer}', false),
-        ('irp_batch', 'cancel_reason',          '{text}', false),
-        ('irp_batch', 'created_by',             '{text}', false),
-        ('irp_job',   'id',                     '{integer}', true),
-        ('irp_job',   'batch_id',               '{integer}', true),
-        ('irp_job',   'status',                 '{job_status_enum}', true),
-        ('irp_job',   'job_configuration_data', '{jsonb}', true),
-        ('irp_job',   'created_ts',             '{timestamp without time zone,timestamp with time zone}', true),
-        ('irp_job',   'updated_ts',             '{timestamp without time zone,timestamp with time zone}', true),
-        ('irp_job',   'completed_ts',           '{timestamp without time zone,timestamp with time zone}', true))
-        AS n(relname, attname, types, required)
+        ('irp_batch', 'id',                     '{integer}', true, 'integer'),
+        ('irp_batch', 'step_id',                '{integer}', true, 'integer'),
+        ('irp_batch', 'configuration_id',       '{integer}', true, 'integer'),
+        ('irp_batch', 'batch_type',             '{character varying,text}', true, 'character varying(255)'),
+        ('irp_batch', 'status',                 '{batch_status_enum}', true, 'batch_status_enum'),
+        ('irp_batch', 'created_ts',             '{timestamp without time zone,timestamp with time zone}', true, 'timestamp with time zone'),
+        ('irp_batch', 'updated_ts',             '{timestamp without time zone,timestamp with time zone}', true, 'timestamp with time zone'),
+        ('irp_batch', 'completed_ts',           '{timestamp without time zone,timestamp with time zone}', true, 'timestamp with time zone'),
+        ('irp_batch', 'duplicate_of',           '{integer}', false, 'integer'),
+        ('irp_batch', 'cancel_reason',          '{text}', false, 'text'),
+        ('irp_batch', 'created_by',             '{text}', false, 'text'),
+        ('irp_job',   'id',                     '{integer}', true, 'integer'),
+        ('irp_job',   'batch_id',               '{integer}', true, 'integer'),
+        ('irp_job',   'status',                 '{job_status_enum}', true, 'job_status_enum'),
+        ('irp_job',   'job_configuration_data', '{jsonb}', true, 'jsonb'),
+        ('irp_job',   'created_ts',             '{timestamp without time zone,timestamp with time zone}', true, 'timestamp with time zone'),
+        ('irp_job',   'updated_ts',             '{timestamp without time zone,timestamp with time zone}', true, 'timestamp with time zone'),
+        ('irp_job',   'completed_ts',           '{timestamp without time zone,timestamp with time zone}', true, 'timestamp with time zone'))
+        AS n(relname, attname, types, required, fresh)
         WHERE to_regclass(format('%s.%I', nsp, n.relname)) IS NOT NULL
     LOOP
         SELECT a.atttypid, t.typname::text AS typname, t.typnamespace,
-               pg_catalog.format_type(a.atttypid, NULL) AS typ
+               format_type(a.atttypid, NULL) AS typ, format_type(a.atttypid, a.atttypmod) AS typ_mod,
+               a.attcollation OPERATOR(pg_catalog.<>) t.typcollation AS own_collation
           INTO att
-          FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+          FROM pg_attribute a JOIN pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
          WHERE a.attrelid OPERATOR(pg_catalog.=) to_regclass(format('%s.%I', nsp, need.relname))
            AND a.attname OPERATOR(pg_catalog.=) need.attname AND NOT a.attisdropped;
         IF NOT FOUND THEN
             IF need.required THEN
                 problems := problems || format('table %s has no column %s', need.relname, need.attname);
             END IF;
+            CONTINUE;
         ELSIF need.types LIKE '%enum}' THEN
             IF att.typnamespace OPERATOR(pg_catalog.<>) nsp
-               OR att.typname OPERATOR(pg_catalog.<>) pg_catalog.btrim(need.types, '{}') THEN
+               OR att.typname OPERATOR(pg_catalog.<>) btrim(need.types, '{}') THEN
                 problems := problems || format('column %s.%s has type %s; the extension needs %s.%s',
-                                               need.relname, need.attname, att.typ, nsp,
-                                               pg_catalog.btrim(need.types, '{}'));
+                                               need.relname, need.attname, att.typ, nsp, btrim(need.types, '{}'));
             END IF;
+            CONTINUE;
         ELSIF NOT (att.typ OPERATOR(pg_catalog.=) ANY (need.types::text[])) THEN
             problems := problems || format('column %s.%s has type %s; the extension needs %s',
                                            need.relname, need.attname, att.typ,
                                            array_to_string(need.types::text[], ' or '));
         END IF;
+        IF att.typ_mod OPERATOR(pg_catalog.<>) need.fresh OR att.own_collation THEN
+            reshaped := reshaped || format('%s.%s', need.relname, need.attname);
+        END IF;
+    END LOOP;
+    -- Columns of their own are reshaped too.
+    reshaped := reshaped || ARRAY(
+        SELECT format('%s.%s', c.relname, a.attname) FROM pg_class c
+          JOIN pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+         WHERE c.oid OPERATOR(pg_catalog.=) ANY (adopted) AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+           AND NOT (a.attname OPERATOR(pg_catalog.=) ANY (CASE c.relname
+               WHEN 'irp_batch' THEN '{id,step_id,configuration_id,batch_type,status,created_ts,updated_ts,completed_ts,duplicate_of,cancel_reason,created_by}'::name[]
+               ELSE '{id,batch_id,status,job_configuration_data,created_ts,updated_ts,completed_ts}'::name[] END)));
+
+    -- pg_dump restores views and SQL-standard function bodies before the
+    -- rows of the tables, that is, before a restore has reshaped them: none
+    -- may use a column that a restore reshapes.
+    FOR r IN SELECT DISTINCT
+                    CASE WHEN d.classid OPERATOR(pg_catalog.=) 'pg_rewrite'::regclass
+                         THEN (SELECT CASE v.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view '
+                                                     ELSE 'a rule on ' END OPERATOR(pg_catalog.||) v.oid::regclass::text
+                                 FROM pg_rewrite rw JOIN pg_class v ON v.oid OPERATOR(pg_catalog.=) rw.ev_class
+                                WHERE rw.oid OPERATOR(pg_catalog.=) d.objid)
+                         ELSE pg_describe_object(d.classid, d.objid, 0) END AS dependent, c.relname,
+                    CASE WHEN d.refobjsubid OPERATOR(pg_catalog.=) 0 THEN 'the whole row'
+                         ELSE 'column ' OPERATOR(pg_catalog.||) a.attname END AS what
+             FROM pg_depend d
+             JOIN pg_class c ON c.oid OPERATOR(pg_catalog.=) d.refobjid
+             LEFT JOIN pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+                                     AND a.attnum OPERATOR(pg_catalog.=) d.refobjsubid
+             WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_class'::regclass
+               AND d.refobjid OPERATOR(pg_catalog.=) ANY (adopted)
+               AND d.classid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_rewrite'::regclass, 'pg_proc'::regclass]::oid[])
+               AND cardinality(reshaped) OPERATOR(pg_catalog.>) 0
+               AND (d.refobjsubid OPERATOR(pg_catalog.=) 0
+                    OR format('%s.%s', c.relname, a.attname) OPERATOR(pg_catalog.=) ANY (reshaped))
+             ORDER BY 1, 3
+    LOOP
+        problems := problems || format('%s uses %s of %s, which a restore of a dump would create only after it',
+                                       r.dependent, r.what, r.relname);
     END LOOP;
 
-    -- id is the primary key and has a default (SERIAL or identity).
-    FOR r IN SELECT c.relname, c.oid FROM pg_catalog.pg_class c
-             WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp AND c.relkind OPERATOR(pg_catalog.=) 'r'
-               AND c.relname OPERATOR(pg_catalog.=) ANY ('{irp_batch,irp_job}'::name[])
+    -- id is the primary key and takes its values from <table>_id_seq.
+    FOR r IN SELECT c.relname, c.oid FROM pg_class c
+             WHERE c.oid OPERATOR(pg_catalog.=) ANY (adopted) AND c.relkind OPERATOR(pg_catalog.=) 'r'
     LOOP
-        IF NOT EXISTS (SELECT FROM pg_catalog.pg_constraint co
-                       JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) co.conrelid
-                                                     AND a.attnum OPERATOR(pg_catalog.=) ALL (co.conkey)
+        IF NOT EXISTS (SELECT FROM pg_constraint co
+                       JOIN pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) co.conrelid
+                                          AND a.attnum OPERATOR(pg_catalog.=) ALL (co.conkey)
                        WHERE co.conrelid OPERATOR(pg_catalog.=) r.oid AND co.contype OPERATOR(pg_catalog.=) 'p'
                          AND a.attname OPERATOR(pg_catalog.=) 'id') THEN
             problems := problems || format('%s.id is not the primary key of %s', r.relname, r.relname);
         END IF;
-        IF pg_catalog.pg_get_serial_sequence(r.oid::regclass::text, 'id') IS NULL THEN
+        IF pg_get_serial_sequence(r.oid::regclass::text, 'id') IS NULL THEN
             problems := problems || format('%s.id takes its values from no sequence (SERIAL or identity)', r.relname);
+        ELSIF pg_get_serial_sequence(r.oid::regclass::text, 'id')::regclass
+              IS DISTINCT FROM to_regclass(format('%s.%I', nsp, r.relname || '_id_seq')) THEN
+            problems := problems || format('the sequence of %s.id is %s; a restore makes %s_id_seq, and would lose its position',
+                                           r.relname, pg_get_serial_sequence(r.oid::regclass::text, 'id'), r.relname);
         END IF;
         -- pg_dump keeps no constraint or trigger of an extension's table: a
         -- foreign key to a table that is not the extension's could not be
         -- restored, and a trigger would be lost.
-        FOR att IN SELECT co.conname, co.confrelid::regclass AS target FROM pg_catalog.pg_constraint co
+        FOR att IN SELECT co.conname, co.confrelid::regclass AS target FROM pg_constraint co
                    WHERE co.conrelid OPERATOR(pg_catalog.=) r.oid AND co.contype OPERATOR(pg_catalog.=) 'f'
-                     AND co.confrelid OPERATOR(pg_catalog.<>) ALL (ARRAY[
-                         to_regclass(format('%s.irp_batch', nsp)), to_regclass(format('%s.irp_job', nsp))]::oid[])
+                     AND NOT (co.confrelid OPERATOR(pg_catalog.=) ANY (adopted))
         LOOP
             problems := problems || format('foreign key %s of %s references %s, which is not one of the extension''s tables',
                                            att.conname, r.relname, att.target);
         END LOOP;
-        FOR att IN SELECT tg.tgname FROM pg_catalog.pg_trigger tg
+        FOR att IN SELECT tg.tgname FROM pg_trigger tg
                    WHERE tg.tgrelid OPERATOR(pg_catalog.=) r.oid AND NOT tg.tgisinternal
         LOOP
             problems := problems || format('table %s has a trigger of its own, %s', r.relname, att.tgname);
         END LOOP;
+        FOR att IN SELECT rw.rulename FROM pg_rewrite rw WHERE rw.ev_class OPERATOR(pg_catalog.=) r.oid
+        LOOP
+            problems := problems || format('table %s has a rule of its own, %s', r.relname, att.rulename);
+        END LOOP;
     END LOOP;
 
-    -- The enum labels the extension writes and tests for.
+    -- The enum labels the extension writes and tests for, in its order (a
+    -- restore adds the other labels around them, but cannot reorder them).
     FOR need IN SELECT * FROM (VALUES
         ('batch_status_enum', '{INITIATED,ACTIVE,COMPLETED,FAILED,CANCELLED}'),
         ('job_status_enum', '{INITIATED,SUBMITTED,QUEUED,PENDING,RUNNING,FINISHED,FAILED,CANCELLED}'))
         AS n(typname, labels)
         WHERE to_regtype(format('%s.%I', nsp, n.typname)) IS NOT NULL
     LOOP
-        SELECT array_agg(l ORDER BY o) AS missing INTO att
+        SELECT array_agg(l ORDER BY o) FILTER (WHERE e.enumlabel IS NULL) AS missing,
+               array_agg(l ORDER BY e.enumsortorder) FILTER (WHERE e.enumlabel IS NOT NULL) AS present_order,
+               array_agg(l ORDER BY o) FILTER (WHERE e.enumlabel IS NOT NULL) AS wanted_order
+          INTO att
           FROM unnest(need.labels::text[]) WITH ORDINALITY AS u(l, o)
-         WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_enum e
-                           WHERE e.enumtypid OPERATOR(pg_catalog.=) to_regtype(format('%s.%I', nsp, need.typname))
-                             AND e.enumlabel OPERATOR(pg_catalog.=) u.l);
+          LEFT JOIN pg_enum e ON e.enumtypid OPERATOR(pg_catalog.=) to_regtype(format('%s.%I', nsp, need.typname))
+                             AND e.enumlabel OPERATOR(pg_catalog.=) u.l;
         IF att.missing IS NOT NULL THEN
             problems := problems || format('type %s lacks the label%s %s', need.typname,
                                            CASE WHEN cardinality(att.missing) > 1 THEN 's' ELSE '' END,
                                            array_to_string(att.missing, ', '));
+        ELSIF att.present_order OPERATOR(pg_catalog.<>) att.wanted_order THEN
+            problems := problems || format('type %s orders its labels %s; a restore would order them %s',
+                                           need.typname, array_to_string(att.present_order, ', '),
+                                           array_to_string(att.wanted_order, ', '));
+        END IF;
+        -- Labels of its own reach a restored database with the extension's
+        -- tables' rows: no other table may hold them.
+        IF EXISTS (SELECT FROM pg_enum e
+                   WHERE e.enumtypid OPERATOR(pg_catalog.=) to_regtype(format('%s.%I', nsp, need.typname))
+                     AND NOT (e.enumlabel OPERATOR(pg_catalog.=) ANY (need.labels::text[]))) THEN
+            FOR r IN SELECT a.attrelid::regclass AS rel, a.attname FROM pg_attribute a
+                     JOIN pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+                     JOIN pg_type t ON t.oid OPERATOR(pg_catalog.=) to_regtype(format('%s.%I', nsp, need.typname))
+                     WHERE a.atttypid OPERATOR(pg_catalog.=) ANY (ARRAY[t.oid, t.typarray])
+                       AND NOT a.attisdropped AND a.attnum OPERATOR(pg_catalog.>) 0
+                       AND NOT (a.attrelid OPERATOR(pg_catalog.=) ANY (adopted))
+                       AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,f}'::"char"[])
+                     ORDER BY 1, 2
+            LOOP
+                problems := problems || format('column %s.%s has type %s, whose labels of its own a restore of a dump would add only later',
+                                               r.rel, r.attname, need.typname);
+            END LOOP;
         END IF;
     END LOOP;
 
@@ -270,6 +292,129 @@ BEGIN
     END IF;
 END
 $adopt_check$;
+
+-- pg_dump dumps only the rows of an extension's tables, and a restore makes
+-- the tables and types from this script. An adopted table can differ from
+-- what this script makes (extra columns, TIMESTAMP columns, nullable
+-- columns, extra enum labels, its own indexes and constraints), so adoption
+-- records its shape in the next two tables. pg_dump dumps their rows with the
+-- others and loads the data of one schema by name: the labels first, then
+-- the shape, then irp_batch's rows. Triggers on the two tables make the
+-- restored, still empty tables match the recorded shape again; the labels
+-- are committed before the shape's constraints or indexes may use them.
+CREATE TABLE @extschema@.irp_adopted_enum_label (
+    type_name  text NOT NULL,
+    label      text NOT NULL,
+    position   integer NOT NULL,
+    PRIMARY KEY (type_name, label)
+);
+COMMENT ON TABLE @extschema@.irp_adopted_enum_label IS
+    'Labels of batch_status_enum and job_status_enum in their order, as irp_batch_record_shape() recorded them; empty unless recorded. Restoring its rows adds the labels the restored types lack';
+COMMENT ON COLUMN @extschema@.irp_adopted_enum_label.position IS 'The label''s place in the type''s sort order, from 1';
+
+CREATE TABLE @extschema@.irp_adopted_shape (
+    kind       text NOT NULL
+               CONSTRAINT irp_adopted_shape_kind_check
+               CHECK (kind OPERATOR(pg_catalog.=) ANY
+                      ('{column,default,not null,constraint,index}'::pg_catalog.text[])),
+    object     text NOT NULL,
+    name       text NOT NULL,
+    definition text NOT NULL,
+    PRIMARY KEY (kind, object, name)
+);
+COMMENT ON TABLE @extschema@.irp_adopted_shape IS
+    'Shape of irp_batch and irp_job recorded by irp_batch_record_shape() (CREATE EXTENSION records it when it adopts existing tables); empty unless recorded. Restoring its rows reshapes the restored tables to match';
+COMMENT ON COLUMN @extschema@.irp_adopted_shape.kind IS
+    'column (definition: type, collation, generation), default (expression), not null, constraint (definition) or index (CREATE INDEX statement)';
+COMMENT ON COLUMN @extschema@.irp_adopted_shape.object IS 'The table (irp_batch, irp_job) the fact is about';
+COMMENT ON COLUMN @extschema@.irp_adopted_shape.name IS 'Column, constraint or index name';
+
+CREATE FUNCTION @extschema@.irp_batch_shape()
+RETURNS TABLE (kind text, object text, name text, definition text)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH t AS (
+    SELECT c.oid, c.relname::text AS relname FROM pg_class c
+    WHERE c.relnamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace
+      AND c.relname OPERATOR(pg_catalog.=) ANY ('{irp_batch,irp_job}'::name[])),
+  col AS (
+    SELECT t.oid, t.relname, a.attnum, a.attname::text AS attname, a.atttypid, a.atttypmod,
+           a.attnotnull, a.attidentity, a.attgenerated, a.attcollation, ty.typcollation
+    FROM t JOIN pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) t.oid
+           JOIN pg_type ty ON ty.oid OPERATOR(pg_catalog.=) a.atttypid
+    WHERE a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)
+  -- Each label with the one before it in the sort order.
+  SELECT 'enum label', ty.typname::text, e.enumlabel::text,
+         COALESCE(lag(e.enumlabel::text) OVER (PARTITION BY ty.oid ORDER BY e.enumsortorder), '')
+    FROM pg_type ty JOIN pg_enum e ON e.enumtypid OPERATOR(pg_catalog.=) ty.oid
+    WHERE ty.typnamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace
+      AND ty.typname OPERATOR(pg_catalog.=) ANY ('{batch_status_enum,job_status_enum}'::name[])
+  UNION ALL
+  -- The id is left out of the generation clauses and defaults: a restore
+  -- makes it an identity column, which draws from a sequence of the same
+  -- name as a SERIAL's.
+  SELECT 'column', col.relname, col.attname,
+         concat(format_type(col.atttypid, col.atttypmod),
+                CASE WHEN col.attcollation OPERATOR(pg_catalog.<>) col.typcollation
+                     THEN ' COLLATE ' OPERATOR(pg_catalog.||) (SELECT quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'
+                                                               OPERATOR(pg_catalog.||) quote_ident(co.collname)
+                                                          FROM pg_collation co JOIN pg_namespace n
+                                                            ON n.oid OPERATOR(pg_catalog.=) co.collnamespace
+                                                         WHERE co.oid OPERATOR(pg_catalog.=) col.attcollation) END,
+                CASE WHEN col.attname OPERATOR(pg_catalog.=) 'id' THEN ''
+                     WHEN col.attidentity OPERATOR(pg_catalog.=) 'a' THEN ' GENERATED ALWAYS AS IDENTITY'
+                     WHEN col.attidentity OPERATOR(pg_catalog.=) 'd' THEN ' GENERATED BY DEFAULT AS IDENTITY'
+                     WHEN col.attgenerated OPERATOR(pg_catalog.=) 's' THEN
+                          ' GENERATED ALWAYS AS (' OPERATOR(pg_catalog.||)
+                          (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
+                            WHERE d.adrelid OPERATOR(pg_catalog.=) col.oid AND d.adnum OPERATOR(pg_catalog.=) col.attnum)
+                          OPERATOR(pg_catalog.||) ') STORED' END)
+    FROM col
+  UNION ALL
+  SELECT 'default', col.relname, col.attname, pg_get_expr(d.adbin, d.adrelid)
+    FROM col JOIN pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) col.oid
+                              AND d.adnum OPERATOR(pg_catalog.=) col.attnum
+    WHERE col.attname OPERATOR(pg_catalog.<>) 'id' AND col.attgenerated OPERATOR(pg_catalog.=) ''
+  UNION ALL
+  SELECT 'not null', col.relname, col.attname, '' FROM col WHERE col.attnotnull
+  UNION ALL
+  SELECT 'constraint', t.relname, co.conname::text, pg_get_constraintdef(co.oid)
+    FROM t JOIN pg_constraint co ON co.conrelid OPERATOR(pg_catalog.=) t.oid
+  UNION ALL
+  -- Indexes of their own; those of constraints and the extension's own are
+  -- made with them.
+  SELECT 'index', t.relname, i.relname::text, pg_get_indexdef(i.oid)
+    FROM t JOIN pg_index x ON x.indrelid OPERATOR(pg_catalog.=) t.oid
+           JOIN pg_class i ON i.oid OPERATOR(pg_catalog.=) x.indexrelid
+    WHERE NOT EXISTS (SELECT FROM pg_constraint co WHERE co.conindid OPERATOR(pg_catalog.=) i.oid)
+      AND i.relname OPERATOR(pg_catalog.<>) ALL
+          ('{idx_batch_unique_active,idx_batch_active,idx_batch_duplicate_of,idx_job_batch_id}'::name[])
+$$;
+COMMENT ON FUNCTION @extschema@.irp_batch_shape() IS
+    'The shape of irp_batch and irp_job and the labels of the two enums (each with the label before it), one row per fact, as irp_adopted_enum_label and irp_adopted_shape record it; names outside pg_catalog are schema-qualified';
+
+CREATE FUNCTION @extschema@.irp_batch_record_shape() RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  DELETE FROM @extschema@.irp_adopted_enum_label;
+  INSERT INTO @extschema@.irp_adopted_enum_label (type_name, label, position)
+    SELECT ty.typname::text, e.enumlabel::text,
+           row_number() OVER (PARTITION BY ty.oid ORDER BY e.enumsortorder)
+      FROM pg_type ty JOIN pg_enum e ON e.enumtypid OPERATOR(pg_catalog.=) ty.oid
+     WHERE ty.typnamespace OPERATOR(pg_catalog.=) '@extschema@'::regnamespace
+       AND ty.typname OPERATOR(pg_catalog.=) ANY ('{batch_status_enum,job_status_enum}'::name[]);
+  DELETE FROM @extschema@.irp_adopted_shape;
+  INSERT INTO @extschema@.irp_adopted_shape
+    SELECT * FROM @extschema@.irp_batch_shape() s WHERE s.kind OPERATOR(pg_catalog.<>) 'enum label';
+  SELECT (SELECT count(*) FROM @extschema@.irp_adopted_enum_label)
+         OPERATOR(pg_catalog.+) (SELECT count(*) FROM @extschema@.irp_adopted_shape);
+$$;
+COMMENT ON FUNCTION @extschema@.irp_batch_record_shape() IS
+    'Records the current shape of irp_batch and irp_job and the enums'' labels in irp_adopted_shape and irp_adopted_enum_label, so that pg_dump keeps them (call it after changing the tables'' definitions); returns the number of facts recorded';
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_record_shape() FROM PUBLIC;
+
 
 -- Make the types and tables, or adopt them.
 DO $adopt$
@@ -391,8 +536,10 @@ BEGIN
             ELSIF c.conname OPERATOR(pg_catalog.=) 'irp_job_batch_id_fkey' THEN
                 EXECUTE format('SELECT array_agg(j.id ORDER BY j.id) FROM %1$s.irp_job j WHERE NOT EXISTS '
                                '(SELECT FROM %1$s.irp_batch b WHERE b.id OPERATOR(pg_catalog.=) j.batch_id)', nsp) INTO ids;
-            ELSE
-                ids := NULL;   -- duplicate_of is new, and NULL
+            ELSE   -- irp_batch_duplicate_of_fkey (the column may be older than the extension)
+                EXECUTE format('SELECT array_agg(b.id ORDER BY b.id) FROM %1$s.irp_batch b WHERE NOT EXISTS '
+                               '(SELECT FROM %1$s.irp_batch t WHERE t.id OPERATOR(pg_catalog.=) b.duplicate_of)'
+                               ' AND b.duplicate_of IS NOT NULL', nsp) INTO ids;
             END IF;
             IF ids IS NOT NULL THEN
                 refused := refused || format('%s (%s): %s id %s', c.conname, c.rule, c.relname,
@@ -423,6 +570,17 @@ BEGIN
         LOOP
             EXECUTE format('DROP INDEX %s.%I', nsp, c.relname);
         END LOOP;
+        -- The tables' grants so far were made by their users, not by this
+        -- script: pg_dump must dump them (it leaves out a member's initial
+        -- privileges, which ALTER EXTENSION ADD has just recorded).
+        DELETE FROM pg_init_privs p
+         WHERE (p.classoid OPERATOR(pg_catalog.=) 'pg_class'::regclass
+                AND p.objoid OPERATOR(pg_catalog.=) ANY (ARRAY[
+                    to_regclass(format('%s.irp_batch', nsp)), to_regclass(format('%s.irp_job', nsp)),
+                    to_regclass(format('%s.irp_batch_id_seq', nsp)), to_regclass(format('%s.irp_job_id_seq', nsp))]::oid[]))
+            OR (p.classoid OPERATOR(pg_catalog.=) 'pg_type'::regclass
+                AND p.objoid OPERATOR(pg_catalog.=) ANY (ARRAY[
+                    to_regtype(format('%s.batch_status_enum', nsp)), to_regtype(format('%s.job_status_enum', nsp))]::oid[]));
         PERFORM @extschema@.irp_batch_record_shape();
     END IF;
 END
@@ -646,13 +804,57 @@ CREATE EVENT TRIGGER irp_batch_drop_guard ON ddl_command_start
 COMMENT ON EVENT TRIGGER irp_batch_drop_guard IS
     'Keeps DROP EXTENSION irp_batch from deleting batches, jobs and audit events unless irp_batch.confirm_drop is on';
 
+
 --
--- Restoring an adopted database. pg_dump loads the rows of irp_adopted_shape
--- before those of irp_batch; this trigger then makes the tables the restore
--- has just created match the recorded shape (extra columns and labels,
+-- Restoring an adopted database. pg_dump loads the rows of
+-- irp_adopted_enum_label, then those of irp_adopted_shape, then irp_batch's;
+-- the triggers below make the types and tables the restore has just created
+-- match the recorded ones (extra labels in their places; extra columns,
 -- TIMESTAMP columns, NULLs allowed, their own defaults, constraints and
--- indexes), while they are still empty.
+-- indexes) while the tables are still empty.
 --
+
+CREATE FUNCTION @extschema@.irp_adopted_enum_label_restore() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    nsp constant regnamespace := '@extschema@'::regnamespace;
+    r record;
+BEGIN
+    -- Each recorded label the type lacks, after the label recorded before it
+    -- (or first); a label added now may be used once this transaction commits.
+    FOR r IN SELECT a.type_name, a.label,
+                    (SELECT p.label FROM @extschema@.irp_adopted_enum_label p
+                      WHERE p.type_name OPERATOR(pg_catalog.=) a.type_name
+                        AND p.position OPERATOR(pg_catalog.<) a.position
+                      ORDER BY p.position DESC LIMIT 1) AS after_label
+             FROM @extschema@.irp_adopted_enum_label a
+             WHERE to_regtype(format('%s.%I', nsp, a.type_name)) IS NOT NULL
+               AND NOT EXISTS (SELECT FROM pg_enum e
+                               WHERE e.enumtypid OPERATOR(pg_catalog.=) to_regtype(format('%s.%I', nsp, a.type_name))
+                                 AND e.enumlabel OPERATOR(pg_catalog.=) a.label)
+             ORDER BY a.type_name, a.position
+    LOOP
+        IF r.after_label IS NOT NULL THEN
+            EXECUTE format('ALTER TYPE %s.%I ADD VALUE IF NOT EXISTS %L AFTER %L', nsp, r.type_name, r.label, r.after_label);
+        ELSE
+            EXECUTE format('ALTER TYPE %s.%I ADD VALUE IF NOT EXISTS %L BEFORE %L', nsp, r.type_name, r.label,
+                           (SELECT e.enumlabel FROM pg_enum e
+                             WHERE e.enumtypid OPERATOR(pg_catalog.=) to_regtype(format('%s.%I', nsp, r.type_name))
+                             ORDER BY e.enumsortorder LIMIT 1));
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.irp_adopted_enum_label_restore() IS
+    'AFTER INSERT statement trigger on irp_adopted_enum_label: adds the recorded labels that the restored enum types lack, in their places';
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_adopted_enum_label_restore() FROM PUBLIC;
+
+CREATE TRIGGER irp_adopted_enum_label_restore
+    AFTER INSERT ON @extschema@.irp_adopted_enum_label
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.irp_adopted_enum_label_restore();
 
 CREATE FUNCTION @extschema@.irp_adopted_shape_restore() RETURNS trigger
 LANGUAGE plpgsql
@@ -664,9 +866,11 @@ DECLARE
 BEGIN
     -- Nothing to do when the tables already have the recorded shape (as
     -- when irp_batch_record_shape() records it).
-    IF NOT EXISTS (SELECT * FROM @extschema@.irp_adopted_shape EXCEPT SELECT * FROM @extschema@.irp_batch_shape())
+    IF NOT EXISTS (SELECT * FROM @extschema@.irp_adopted_shape
+                   EXCEPT SELECT * FROM @extschema@.irp_batch_shape())
        AND NOT EXISTS (SELECT * FROM @extschema@.irp_batch_shape() c
-                       WHERE c.object IN (SELECT s.object FROM @extschema@.irp_adopted_shape s)
+                       WHERE c.kind OPERATOR(pg_catalog.<>) 'enum label'
+                         AND c.object IN (SELECT s.object FROM @extschema@.irp_adopted_shape s)
                        EXCEPT SELECT * FROM @extschema@.irp_adopted_shape) THEN
         RETURN NULL;
     END IF;
@@ -682,7 +886,7 @@ BEGIN
     -- What the restored tables have that the adopted ones had not (or had
     -- differently): away with it first. Constraints go with CASCADE; the
     -- recorded ones are added back below.
-    FOR r IN SELECT c.kind, c.object, c.name, a.definition AS wanted
+    FOR r IN SELECT c.kind, c.object, c.name
              FROM @extschema@.irp_batch_shape() c
              LEFT JOIN @extschema@.irp_adopted_shape a USING (kind, object, name)
              WHERE c.kind OPERATOR(pg_catalog.=) ANY ('{default,not null,constraint,index}'::text[])
@@ -692,7 +896,8 @@ BEGIN
              ORDER BY c.kind OPERATOR(pg_catalog.<>) 'constraint', c.name
     LOOP
         CONTINUE WHEN r.kind OPERATOR(pg_catalog.=) 'constraint' AND NOT EXISTS (
-            SELECT FROM pg_constraint co WHERE co.conrelid OPERATOR(pg_catalog.=) format('%s.%I', nsp, r.object)::regclass
+            SELECT FROM pg_constraint co
+            WHERE co.conrelid OPERATOR(pg_catalog.=) to_regclass(format('%s.%I', nsp, r.object))
               AND co.conname OPERATOR(pg_catalog.=) r.name);   -- gone with an earlier CASCADE
         EXECUTE CASE r.kind
             WHEN 'constraint' THEN format('ALTER TABLE %s.%I DROP CONSTRAINT %I CASCADE', nsp, r.object, r.name)
@@ -701,20 +906,20 @@ BEGIN
             ELSE format('ALTER TABLE %s.%I ALTER COLUMN %I DROP NOT NULL', nsp, r.object, r.name) END;
     END LOOP;
 
-    -- What the adopted tables had: labels, columns and their types first.
+    -- What the adopted tables had: columns and their types first.
     FOR r IN SELECT a.kind, a.object, a.name, a.definition,
                     EXISTS (SELECT FROM @extschema@.irp_batch_shape() c
                             WHERE c.kind OPERATOR(pg_catalog.=) a.kind AND c.object OPERATOR(pg_catalog.=) a.object
                               AND c.name OPERATOR(pg_catalog.=) a.name) AS present
              FROM @extschema@.irp_adopted_shape a
              WHERE (a.kind, a.object, a.name, a.definition) NOT IN (SELECT * FROM @extschema@.irp_batch_shape())
-             ORDER BY array_position('{enum label,column,default,not null,constraint,index}'::text[], a.kind),
+             ORDER BY array_position('{column,default,not null,constraint,index}'::text[], a.kind),
+                      a.definition LIKE '% STORED',   -- generated columns after the columns they use
                       -- keys before the foreign keys that need them
                       a.definition NOT LIKE 'PRIMARY KEY%' AND a.definition NOT LIKE 'UNIQUE%',
                       a.definition LIKE 'FOREIGN KEY%', a.name
     LOOP
         EXECUTE CASE r.kind
-            WHEN 'enum label' THEN format('ALTER TYPE %s.%I ADD VALUE IF NOT EXISTS %L', nsp, r.object, r.name)
             WHEN 'column' THEN
                 CASE WHEN r.present
                      THEN format('ALTER TABLE %s.%I ALTER COLUMN %I TYPE %s', nsp, r.object, r.name, r.definition)
@@ -735,4 +940,5 @@ CREATE TRIGGER irp_adopted_shape_restore
     AFTER INSERT ON @extschema@.irp_adopted_shape
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.irp_adopted_shape_restore();
 
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.irp_adopted_enum_label', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.irp_adopted_shape', '');

@@ -103,11 +103,19 @@ asrc=irp_batch_adopted_src
 createdb "$asrc"
 psql -X -q -d "$asrc" -v ON_ERROR_STOP=1 -f "$here/fixtures/init_database.sql" -f "$here/fixtures/irp_data.sql" >/dev/null
 psql -X -q -d "$asrc" -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+-- Before adoption: the application's grants, and a constraint and an index
+-- that use the extra label ERROR (a restore must add it before them).
+GRANT USAGE ON SCHEMA public TO irp_backup_app;
+GRANT SELECT, INSERT, UPDATE ON irp_batch, irp_job TO irp_backup_app;
+GRANT USAGE ON SEQUENCE irp_batch_id_seq, irp_job_id_seq TO irp_backup_app;
+ALTER TABLE irp_batch ADD CONSTRAINT irp_batch_error_completed CHECK (status IS DISTINCT FROM 'ERROR' OR completed_ts IS NOT NULL);
+CREATE INDEX idx_batch_errors ON irp_batch (configuration_id) WHERE status = 'ERROR';
 CREATE EXTENSION irp_batch;
+GRANT SELECT ON irp_batch_event TO irp_backup_app;
 SELECT irp_create_batch('ANALYSIS', 2, 2, jobs => '[{"a": 1}]');
 SELECT irp_create_batch('ANALYSIS', 2, 2, allow_duplicate => true);
 SELECT irp_cancel_batch(4, 'restored later');
-UPDATE irp_batch SET status = 'ERROR', notes = 'failed at Moody''s' WHERE id = 5;
+UPDATE irp_batch SET status = 'ERROR', notes = 'failed at Moody''s', completed_ts = '2025-10-02 08:00' WHERE id = 5;
 INSERT INTO irp_batch_result (batch_id, result_path) VALUES (13, 's3://irp/q4/analysis.parquet');
 ALTER TABLE irp_job ADD COLUMN moodys_job_url text;
 SELECT irp_batch_record_shape();
@@ -133,19 +141,25 @@ shape() { # the shape of the adopted tables, as irp_batch_shape() reads it
 }
 aexpected=$(adopted_contents "$asrc")
 ashape=$(shape "$asrc")
-adopted_guarded() { # the restored adopted database still refuses a duplicate and takes ERROR
+adopted_guarded() { # the restored adopted database still refuses a duplicate, takes ERROR, keeps the grants
   psql -X -q -d "$1" -c "SELECT irp_create_batch('ANALYSIS', 2, 2)" 2>&1 | grep -q "Active batch already exists for configuration 2"
   check $? "$2: the restored adopted database still refuses a duplicate"
-  [ "$(psql -X -q -tA -d "$1" -v ON_ERROR_STOP=1 -c "UPDATE irp_batch SET status = 'ERROR' WHERE id = 13 RETURNING status")" = ERROR ]
+  [ "$(psql -X -q -tA -d "$1" -v ON_ERROR_STOP=1 -c "UPDATE irp_batch SET status = 'ERROR', completed_ts = now() WHERE id = 13 RETURNING status")" = ERROR ]
   check $? "$2: the extra label ERROR is there, and ends a batch"
+  psql -X -q -d "$1" -v ON_ERROR_STOP=1 -c "SET ROLE irp_backup_app" \
+    -c "SELECT irp_create_batch('RESTORED', 2, 2, jobs => '[{\"x\": 1}]')" >/dev/null 2>&1
+  check $? "$2: the application role's grants on the adopted tables came back"
+  [ "$(psql -X -tA -d "$1" -c "SELECT string_agg(e::text, ',' ORDER BY e) FROM unnest(enum_range(NULL::batch_status_enum)) e")" \
+    = "INITIATED,ACTIVE,COMPLETED,FAILED,CANCELLED,ERROR" ]
+  check $? "$2: the labels are in their order"
 }
 
 pg_dump -Fc -d "$asrc" -f "$dump"
 check $? "adopted: pg_dump -Fc"
 # pg_dump loads a schema's data by name: the recorded shape comes first.
-first=$(pg_restore -l "$dump" | grep 'TABLE DATA public irp_' | head -1)
-[[ "$first" == *"irp_adopted_shape"* ]]
-check $? "adopted: irp_adopted_shape's rows come before irp_batch's in the dump"
+order=$(pg_restore -l "$dump" | grep 'TABLE DATA public irp_' | awk '{print $(NF-1)}' | head -3 | tr '\n' ' ')
+[ "$order" = "irp_adopted_enum_label irp_adopted_shape irp_batch " ]
+check $? "adopted: the recorded labels, then the shape, then irp_batch's rows, in the dump ($order)"
 createdb irp_batch_adopted_fc
 pg_restore -d irp_batch_adopted_fc "$dump"
 check $? "adopted: pg_restore -d, no options, no errors"
