@@ -15,7 +15,7 @@ SELECT enum_has_labels('irp', 'job_status_enum',
   'job_status_enum labels');
 
 -- irp_batch
-SELECT tables_are('irp', ARRAY['irp_batch', 'irp_job', 'irp_batch_event', 'irp_adopted_shape'], 'the extension''s tables');
+SELECT tables_are('irp', ARRAY['irp_batch', 'irp_job', 'irp_batch_event', 'irp_adopted_shape', 'irp_adopted_enum_label'], 'the extension''s tables');
 SELECT columns_are('irp', 'irp_batch', ARRAY['id', 'step_id', 'configuration_id', 'batch_type', 'status',
   'duplicate_of', 'cancel_reason', 'created_by', 'created_ts', 'updated_ts', 'completed_ts'], 'irp_batch columns');
 SELECT col_type_is('irp', 'irp_batch', 'id', 'integer', 'irp_batch.id');
@@ -133,7 +133,7 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'irp'::regnamespace AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
               AND 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig)),
-  ARRAY['irp_adopted_shape_restore', 'irp_batch_record_shape', 'irp_batch_shape'],
+  ARRAY['irp_adopted_enum_label_restore', 'irp_adopted_shape_restore', 'irp_batch_record_shape', 'irp_batch_shape'],
   'the shape functions (SQL, PL/pgSQL) pin search_path');
 SELECT is((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'irp'::regnamespace AND p.prosecdef), 0::bigint,
   'no function is SECURITY DEFINER');
@@ -141,11 +141,11 @@ SELECT is((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'irp'::regnames
 -- Extension membership and pg_dump
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'irp_batch'), false, 'the extension is not relocatable');
 SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'irp_batch'$$,
-  ARRAY['irp_batch', 'irp_job', 'irp_batch_event', 'irp_adopted_shape',
+  ARRAY['irp_batch', 'irp_job', 'irp_batch_event', 'irp_adopted_shape', 'irp_adopted_enum_label',
         'irp_batch_id_seq', 'irp_job_id_seq', 'irp_batch_event_id_seq'],
   'pg_dump keeps the rows of the tables and their sequences');
 SELECT is((SELECT count(*) FROM pg_description d JOIN pg_proc p ON p.oid = d.objoid AND d.classoid = 'pg_proc'::regclass
-            WHERE p.pronamespace = 'irp'::regnamespace), 12::bigint, 'every function has a comment');
+            WHERE p.pronamespace = 'irp'::regnamespace), 13::bigint, 'every function has a comment');
 SELECT is((SELECT evtevent || ' ' || array_to_string(evttags, ',') || ' ' || evtfoid::regproc::text
              FROM pg_event_trigger WHERE evtname = 'irp_batch_drop_guard'),
   'ddl_command_start DROP EXTENSION,DROP SCHEMA,DROP OWNED irp_batch_drop_guard',
