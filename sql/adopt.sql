@@ -92,10 +92,12 @@ CREATE TRIGGER touch BEFORE UPDATE ON irp_batch FOR EACH ROW EXECUTE FUNCTION to
 CREATE TABLE irp_job (id integer, batch_id integer, status text, job_configuration_data json,
                       created_ts timestamp, updated_ts timestamp, completed_ts timestamp);
 -- Things pg_dump could not bring back for an extension's table: its own
--- sequence name, row level security, a view over a column a restore must
--- reshape (TIMESTAMP), labels in another order, and an extra label used by
--- another table (whose rows a restore may load before the label exists).
+-- sequence name, another column with a sequence, row level security, a view
+-- over a column a restore must reshape (TIMESTAMP), labels in another order,
+-- and an extra label used by another table (whose rows a restore may load
+-- before the label exists).
 ALTER SEQUENCE irp_batch_id_seq RENAME TO batch_id_seq;
+ALTER TABLE irp_batch ADD COLUMN run_no serial;
 ALTER TABLE irp_batch ENABLE ROW LEVEL SECURITY;
 CREATE VIEW batch_age AS SELECT id, created_ts FROM irp_batch;
 CREATE TYPE job_status_enum AS ENUM

@@ -38,6 +38,7 @@ BEGIN
              WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp
                AND c.relname OPERATOR(pg_catalog.=) ANY
                    ('{irp_batch_event,irp_adopted_shape,irp_adopted_enum_label}'::name[])
+             ORDER BY 1
     LOOP
         problems := problems || format('relation %s already exists and is not one of the IRP helpers'' tables', r.relname);
     END LOOP;
@@ -48,6 +49,7 @@ BEGIN
                  SELECT t.typname FROM pg_type t
                   WHERE t.typnamespace OPERATOR(pg_catalog.=) nsp
                     AND t.typname OPERATOR(pg_catalog.=) ANY ('{batch_status_enum,job_status_enum}'::name[])
+                 ORDER BY 1
         LOOP
             problems := problems || format('%s exists without a table irp_batch: the extension adopts it only together with irp_batch', r.name);
         END LOOP;
@@ -72,6 +74,7 @@ BEGIN
                             WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid
                                OR i.inhparent OPERATOR(pg_catalog.=) c.oid) AS inherits
              FROM pg_class c WHERE c.oid OPERATOR(pg_catalog.=) ANY (adopted)
+             ORDER BY c.relname
     LOOP
         IF r.relkind OPERATOR(pg_catalog.<>) 'r' OR r.relispartition OR r.inherits THEN
             problems := problems || format('%s is not a plain table (partitioned, inherited or not a table)', r.relname);
@@ -173,6 +176,7 @@ BEGIN
     -- id is the primary key and takes its values from <table>_id_seq.
     FOR r IN SELECT c.relname, c.oid FROM pg_class c
              WHERE c.oid OPERATOR(pg_catalog.=) ANY (adopted) AND c.relkind OPERATOR(pg_catalog.=) 'r'
+             ORDER BY c.relname
     LOOP
         IF NOT EXISTS (SELECT FROM pg_constraint co
                        JOIN pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) co.conrelid
@@ -188,22 +192,36 @@ BEGIN
             problems := problems || format('the sequence of %s.id is %s; a restore makes %s_id_seq, and would lose its position',
                                            r.relname, pg_get_serial_sequence(r.oid::regclass::text, 'id'), r.relname);
         END IF;
+        -- A column of its own that draws from a sequence of the table's
+        -- (SERIAL or identity): the restore would make a new sequence, at 1.
+        FOR att IN SELECT a.attname FROM pg_attribute a
+                   WHERE a.attrelid OPERATOR(pg_catalog.=) r.oid AND a.attnum OPERATOR(pg_catalog.>) 0
+                     AND NOT a.attisdropped AND a.attname OPERATOR(pg_catalog.<>) 'id'
+                     AND pg_get_serial_sequence(r.oid::regclass::text, a.attname) IS NOT NULL
+                   ORDER BY a.attnum
+        LOOP
+            problems := problems || format('column %s.%s draws from a sequence of its own (SERIAL or identity), whose position a restore would lose',
+                                           r.relname, att.attname);
+        END LOOP;
         -- pg_dump keeps no constraint or trigger of an extension's table: a
         -- foreign key to a table that is not the extension's could not be
         -- restored, and a trigger would be lost.
         FOR att IN SELECT co.conname, co.confrelid::regclass AS target FROM pg_constraint co
                    WHERE co.conrelid OPERATOR(pg_catalog.=) r.oid AND co.contype OPERATOR(pg_catalog.=) 'f'
                      AND NOT (co.confrelid OPERATOR(pg_catalog.=) ANY (adopted))
+                   ORDER BY co.conname
         LOOP
             problems := problems || format('foreign key %s of %s references %s, which is not one of the extension''s tables',
                                            att.conname, r.relname, att.target);
         END LOOP;
         FOR att IN SELECT tg.tgname FROM pg_trigger tg
                    WHERE tg.tgrelid OPERATOR(pg_catalog.=) r.oid AND NOT tg.tgisinternal
+                   ORDER BY tg.tgname
         LOOP
             problems := problems || format('table %s has a trigger of its own, %s', r.relname, att.tgname);
         END LOOP;
         FOR att IN SELECT rw.rulename FROM pg_rewrite rw WHERE rw.ev_class OPERATOR(pg_catalog.=) r.oid
+                   ORDER BY rw.rulename
         LOOP
             problems := problems || format('table %s has a rule of its own, %s', r.relname, att.rulename);
         END LOOP;

@@ -110,6 +110,9 @@ GRANT SELECT, INSERT, UPDATE ON irp_batch, irp_job TO irp_backup_app;
 GRANT USAGE ON SEQUENCE irp_batch_id_seq, irp_job_id_seq TO irp_backup_app;
 ALTER TABLE irp_batch ADD CONSTRAINT irp_batch_error_completed CHECK (status IS DISTINCT FROM 'ERROR' OR completed_ts IS NOT NULL);
 CREATE INDEX idx_batch_errors ON irp_batch (configuration_id) WHERE status = 'ERROR';
+-- ... a generated column and a column with a collation of its own.
+ALTER TABLE irp_batch ADD COLUMN batch_key text GENERATED ALWAYS AS (configuration_id::text || ':' || batch_type) STORED;
+ALTER TABLE irp_job ALTER COLUMN moodys_workflow_id TYPE varchar(255) COLLATE "C";
 CREATE EXTENSION irp_batch;
 GRANT SELECT ON irp_batch_event TO irp_backup_app;
 SELECT irp_create_batch('ANALYSIS', 2, 2, jobs => '[{"a": 1}]');
