@@ -103,6 +103,15 @@ CREATE VIEW batch_age AS SELECT id, created_ts FROM irp_batch;
 CREATE TYPE job_status_enum AS ENUM
   ('INITIATED', 'SUBMITTED', 'QUEUED', 'PENDING', 'RUNNING', 'FAILED', 'FINISHED', 'CANCELLED', 'ERROR');
 CREATE TABLE job_archive (job_id integer, status job_status_enum);
+-- ... and a view and a domain written with such a label, a column of the
+-- table's row type, a NOT VALID constraint (a restore would check old rows
+-- against it), and a batch_type that compares case-insensitively.
+CREATE VIEW job_errors AS SELECT job_id FROM job_archive WHERE status = 'ERROR';
+CREATE DOMAIN job_state AS job_status_enum CHECK (VALUE <> 'ERROR');
+ALTER TABLE irp_batch ADD CONSTRAINT irp_batch_step_positive CHECK (step_id > 0) NOT VALID;
+CREATE COLLATION case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+ALTER TABLE irp_batch ALTER COLUMN batch_type TYPE varchar(255) COLLATE case_insensitive;
+CREATE TABLE batch_snapshot (taken timestamp, batch irp_batch);
 CREATE TEMP TABLE broken_before AS
   SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type
     FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
@@ -115,8 +124,10 @@ SELECT (SELECT count(*) FROM (SELECT c.relname, a.attname, format_type(a.atttypi
         EXCEPT SELECT * FROM broken_before) x) AS columns_changed,
        (SELECT count(*) FROM pg_class WHERE relnamespace = 'broken'::regnamespace)
      = (SELECT count(DISTINCT relname) FROM broken_before) AS no_new_relations;
--- irp_job (or an enum) without irp_batch is refused too.
+-- irp_job (or an enum) without irp_batch is refused too, and so is a name
+-- the extension needs.
 DROP TABLE irp_batch CASCADE;
+CREATE FUNCTION irp_create_batch(text) RETURNS integer LANGUAGE sql AS 'SELECT 1';
 CREATE EXTENSION irp_batch SCHEMA broken;
 DROP SCHEMA broken CASCADE;
 

@@ -33,14 +33,36 @@ DECLARE
     groups text[];
     extra_ids text;
 BEGIN
-    -- Names the extension makes that must not be taken.
-    FOR r IN SELECT c.relname FROM pg_class c
-             WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp
-               AND c.relname OPERATOR(pg_catalog.=) ANY
-                   ('{irp_batch_event,irp_adopted_shape,irp_adopted_enum_label}'::name[])
+    -- Names the extension makes that must not be taken (indexes of the
+    -- extension's names on the tables it adopts give way, unless a
+    -- constraint needs them).
+    FOR r IN SELECT format('relation %s already exists', c.relname) AS what FROM pg_class c
+              WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp
+                AND c.relname OPERATOR(pg_catalog.=) ANY
+                    ('{irp_batch_event,irp_batch_event_pkey,irp_batch_event_id_seq,idx_batch_event_batch_id,irp_adopted_shape,irp_adopted_shape_pkey,irp_adopted_enum_label,irp_adopted_enum_label_pkey}'::name[])
+             UNION ALL
+             SELECT format('relation %s already exists', c.relname) FROM pg_class c
+               LEFT JOIN pg_index x ON x.indexrelid OPERATOR(pg_catalog.=) c.oid
+               LEFT JOIN pg_class t ON t.oid OPERATOR(pg_catalog.=) x.indrelid
+              WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp
+                AND c.relname OPERATOR(pg_catalog.=) ANY
+                    ('{idx_batch_unique_active,idx_batch_active,idx_batch_duplicate_of,idx_job_batch_id}'::name[])
+                AND (t.relname IS NULL OR NOT (t.relname OPERATOR(pg_catalog.=) ANY ('{irp_batch,irp_job}'::name[]))
+                     OR EXISTS (SELECT FROM pg_constraint co WHERE co.conindid OPERATOR(pg_catalog.=) c.oid))
+             UNION ALL
+             SELECT format('type %s already exists', t.typname) FROM pg_type t
+              WHERE t.typnamespace OPERATOR(pg_catalog.=) nsp AND t.typrelid OPERATOR(pg_catalog.=) 0
+                AND t.typname OPERATOR(pg_catalog.=) ANY ('{irp_batch_event,irp_adopted_shape,irp_adopted_enum_label,irp_batch,irp_job}'::name[])
+             UNION ALL
+             SELECT format('function %s already exists', p.oid::regprocedure) FROM pg_proc p
+              WHERE p.pronamespace OPERATOR(pg_catalog.=) nsp
+                AND p.proname OPERATOR(pg_catalog.=) ANY ('{irp_batch_guard,irp_batch_audit,irp_batch_event_guard,irp_create_batch,irp_cancel_batch,irp_get_active_batches_for_config,irp_batch_preflight,irp_ensure_batch,irp_batch_drop_guard,irp_batch_shape,irp_batch_record_shape,irp_adopted_shape_restore,irp_adopted_enum_label_restore}'::name[])
+             UNION ALL
+             SELECT format('event trigger %s already exists', e.evtname) FROM pg_event_trigger e
+              WHERE e.evtname OPERATOR(pg_catalog.=) 'irp_batch_drop_guard'
              ORDER BY 1
     LOOP
-        problems := problems || format('relation %s already exists and is not one of the IRP helpers'' tables', r.relname);
+        problems := problems || r.what;
     END LOOP;
     IF batch_rel IS NULL THEN
         FOR r IN SELECT c.relname AS name FROM pg_class c
@@ -132,6 +154,12 @@ BEGIN
                                            need.relname, need.attname, att.typ,
                                            array_to_string(need.types::text[], ' or '));
         END IF;
+        IF need.attname OPERATOR(pg_catalog.=) 'batch_type' AND EXISTS (
+               SELECT FROM pg_attribute a JOIN pg_collation co ON co.oid OPERATOR(pg_catalog.=) a.attcollation
+               WHERE a.attrelid OPERATOR(pg_catalog.=) batch_rel AND a.attname OPERATOR(pg_catalog.=) 'batch_type'
+                 AND NOT co.collisdeterministic) THEN
+            problems := problems || 'column irp_batch.batch_type has a nondeterministic collation; the extension compares batch types exactly'::text;
+        END IF;
         IF att.typ_mod OPERATOR(pg_catalog.<>) need.fresh OR att.own_collation THEN
             reshaped := reshaped || format('%s.%s', need.relname, need.attname);
         END IF;
@@ -178,14 +206,19 @@ BEGIN
              WHERE c.oid OPERATOR(pg_catalog.=) ANY (adopted) AND c.relkind OPERATOR(pg_catalog.=) 'r'
              ORDER BY c.relname
     LOOP
-        IF NOT EXISTS (SELECT FROM pg_constraint co
+        IF EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) r.oid
+                   AND a.attname OPERATOR(pg_catalog.=) 'id' AND NOT a.attisdropped)
+           AND NOT EXISTS (SELECT FROM pg_constraint co
                        JOIN pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) co.conrelid
                                           AND a.attnum OPERATOR(pg_catalog.=) ALL (co.conkey)
                        WHERE co.conrelid OPERATOR(pg_catalog.=) r.oid AND co.contype OPERATOR(pg_catalog.=) 'p'
                          AND a.attname OPERATOR(pg_catalog.=) 'id') THEN
             problems := problems || format('%s.id is not the primary key of %s', r.relname, r.relname);
         END IF;
-        IF pg_get_serial_sequence(r.oid::regclass::text, 'id') IS NULL THEN
+        IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) r.oid
+                       AND a.attname OPERATOR(pg_catalog.=) 'id' AND NOT a.attisdropped) THEN
+            NULL;   -- reported with the columns
+        ELSIF pg_get_serial_sequence(r.oid::regclass::text, 'id') IS NULL THEN
             problems := problems || format('%s.id takes its values from no sequence (SERIAL or identity)', r.relname);
         ELSIF pg_get_serial_sequence(r.oid::regclass::text, 'id')::regclass
               IS DISTINCT FROM to_regclass(format('%s.%I', nsp, r.relname || '_id_seq')) THEN
@@ -213,6 +246,26 @@ BEGIN
         LOOP
             problems := problems || format('foreign key %s of %s references %s, which is not one of the extension''s tables',
                                            att.conname, r.relname, att.target);
+        END LOOP;
+        -- A restore adds the constraints before it loads the rows.
+        FOR att IN SELECT co.conname FROM pg_constraint co
+                   WHERE co.conrelid OPERATOR(pg_catalog.=) r.oid AND NOT co.convalidated
+                   ORDER BY co.conname
+        LOOP
+            problems := problems || format('constraint %s of %s is NOT VALID; a restore would check the old rows against it (validate or drop it)',
+                                           att.conname, r.relname);
+        END LOOP;
+        -- Another table's column of this table's row type would keep a
+        -- restore from reshaping it.
+        FOR att IN SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS what FROM pg_depend d
+                   JOIN pg_type ty ON ty.typrelid OPERATOR(pg_catalog.=) r.oid
+                   WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_type'::regclass
+                     AND d.refobjid OPERATOR(pg_catalog.=) ANY (ARRAY[ty.oid, ty.typarray])
+                     AND d.deptype OPERATOR(pg_catalog.=) 'n'
+                     AND d.classid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_class'::regclass, 'pg_type'::regclass]::oid[])
+                   ORDER BY 1
+        LOOP
+            problems := problems || format('%s uses the row type of %s, which a restore must reshape', att.what, r.relname);
         END LOOP;
         FOR att IN SELECT tg.tgname FROM pg_trigger tg
                    WHERE tg.tgrelid OPERATOR(pg_catalog.=) r.oid AND NOT tg.tgisinternal
@@ -252,21 +305,45 @@ BEGIN
                                            array_to_string(att.wanted_order, ', '));
         END IF;
         -- Labels of its own reach a restored database with the extension's
-        -- tables' rows: no other table may hold them.
+        -- tables' rows, after everything pg_dump makes before the data: no
+        -- other table may hold them, and no view, default, constraint,
+        -- index, domain or SQL-standard function may be written with them.
         IF EXISTS (SELECT FROM pg_enum e
                    WHERE e.enumtypid OPERATOR(pg_catalog.=) to_regtype(format('%s.%I', nsp, need.typname))
                      AND NOT (e.enumlabel OPERATOR(pg_catalog.=) ANY (need.labels::text[]))) THEN
-            FOR r IN SELECT a.attrelid::regclass AS rel, a.attname FROM pg_attribute a
-                     JOIN pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+            FOR r IN SELECT DISTINCT
+                            CASE WHEN d.classid OPERATOR(pg_catalog.=) 'pg_rewrite'::regclass
+                                 THEN (SELECT CASE v.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view '
+                                                             ELSE 'a rule on ' END OPERATOR(pg_catalog.||) v.oid::regclass::text
+                                         FROM pg_rewrite rw JOIN pg_class v ON v.oid OPERATOR(pg_catalog.=) rw.ev_class
+                                        WHERE rw.oid OPERATOR(pg_catalog.=) d.objid)
+                                 ELSE pg_describe_object(d.classid, d.objid, d.objsubid) END AS what
+                     FROM pg_depend d
                      JOIN pg_type t ON t.oid OPERATOR(pg_catalog.=) to_regtype(format('%s.%I', nsp, need.typname))
-                     WHERE a.atttypid OPERATOR(pg_catalog.=) ANY (ARRAY[t.oid, t.typarray])
-                       AND NOT a.attisdropped AND a.attnum OPERATOR(pg_catalog.>) 0
-                       AND NOT (a.attrelid OPERATOR(pg_catalog.=) ANY (adopted))
-                       AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,f}'::"char"[])
-                     ORDER BY 1, 2
+                     LEFT JOIN pg_class c ON d.classid OPERATOR(pg_catalog.=) 'pg_class'::regclass
+                                         AND c.oid OPERATOR(pg_catalog.=) d.objid
+                     LEFT JOIN pg_index x ON x.indexrelid OPERATOR(pg_catalog.=) c.oid
+                     LEFT JOIN pg_attrdef ad ON d.classid OPERATOR(pg_catalog.=) 'pg_attrdef'::regclass
+                                            AND ad.oid OPERATOR(pg_catalog.=) d.objid
+                     LEFT JOIN pg_constraint co ON d.classid OPERATOR(pg_catalog.=) 'pg_constraint'::regclass
+                                               AND co.oid OPERATOR(pg_catalog.=) d.objid
+                     LEFT JOIN pg_proc p ON d.classid OPERATOR(pg_catalog.=) 'pg_proc'::regclass
+                                        AND p.oid OPERATOR(pg_catalog.=) d.objid
+                     WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_type'::regclass
+                       AND d.refobjid OPERATOR(pg_catalog.=) ANY (ARRAY[t.oid, t.typarray])
+                       AND d.deptype OPERATOR(pg_catalog.=) 'n'
+                       AND CASE d.classid
+                           WHEN 'pg_class'::regclass THEN
+                                NOT (COALESCE(x.indrelid, c.oid) OPERATOR(pg_catalog.=) ANY (adopted))
+                                AND c.relkind OPERATOR(pg_catalog.<>) 'v'
+                           WHEN 'pg_attrdef'::regclass THEN NOT (ad.adrelid OPERATOR(pg_catalog.=) ANY (adopted))
+                           WHEN 'pg_constraint'::regclass THEN NOT (co.conrelid OPERATOR(pg_catalog.=) ANY (adopted))
+                           WHEN 'pg_proc'::regclass THEN p.prosqlbody IS NOT NULL
+                           ELSE true END
+                     ORDER BY 1
             LOOP
-                problems := problems || format('column %s.%s has type %s, whose labels of its own a restore of a dump would add only later',
-                                               r.rel, r.attname, need.typname);
+                problems := problems || format('%s uses %s, whose labels of its own a restore of a dump adds only with the extension''s data',
+                                               r.what, need.typname);
             END LOOP;
         END IF;
     END LOOP;
