@@ -167,8 +167,8 @@ Datum guard_row(FunctionCallInfo fcinfo)
     }
 
     /* The previous row of the statement, if it claimed a key, is in the
-     * indexes now; a row that stays active holds its key's claim until its
-     * new version is in them too (key_claim.hpp). */
+     * indexes now; a row that stays active holds its key (in share mode)
+     * until its new version is in them too (hold_key in key_claim.hpp). */
     if (!action.check_conflict) {
         if (stays_active)
             hold_key(image.row.configuration_id, image.batch_type);
