@@ -202,28 +202,27 @@ BEGIN
     END LOOP;
 
     -- id is the primary key and takes its values from <table>_id_seq.
-    FOR r IN SELECT c.relname, c.oid FROM pg_class c
+    FOR r IN SELECT c.relname, c.oid, a.attname IS NOT NULL AS has_id,
+                    CASE WHEN a.attname IS NOT NULL THEN pg_get_serial_sequence(c.oid::regclass::text, 'id') END AS id_seq
+             FROM pg_class c
+             LEFT JOIN pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+                                     AND a.attname OPERATOR(pg_catalog.=) 'id' AND NOT a.attisdropped
              WHERE c.oid OPERATOR(pg_catalog.=) ANY (adopted) AND c.relkind OPERATOR(pg_catalog.=) 'r'
              ORDER BY c.relname
     LOOP
-        IF EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) r.oid
-                   AND a.attname OPERATOR(pg_catalog.=) 'id' AND NOT a.attisdropped)
-           AND NOT EXISTS (SELECT FROM pg_constraint co
+        -- A missing id is reported with the columns.
+        IF r.has_id AND NOT EXISTS (SELECT FROM pg_constraint co
                        JOIN pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) co.conrelid
                                           AND a.attnum OPERATOR(pg_catalog.=) ALL (co.conkey)
                        WHERE co.conrelid OPERATOR(pg_catalog.=) r.oid AND co.contype OPERATOR(pg_catalog.=) 'p'
                          AND a.attname OPERATOR(pg_catalog.=) 'id') THEN
             problems := problems || format('%s.id is not the primary key of %s', r.relname, r.relname);
         END IF;
-        IF NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) r.oid
-                       AND a.attname OPERATOR(pg_catalog.=) 'id' AND NOT a.attisdropped) THEN
-            NULL;   -- reported with the columns
-        ELSIF pg_get_serial_sequence(r.oid::regclass::text, 'id') IS NULL THEN
+        IF r.has_id AND r.id_seq IS NULL THEN
             problems := problems || format('%s.id takes its values from no sequence (SERIAL or identity)', r.relname);
-        ELSIF pg_get_serial_sequence(r.oid::regclass::text, 'id')::regclass
-              IS DISTINCT FROM to_regclass(format('%s.%I', nsp, r.relname || '_id_seq')) THEN
+        ELSIF r.has_id AND r.id_seq::regclass IS DISTINCT FROM to_regclass(format('%s.%I', nsp, r.relname || '_id_seq')) THEN
             problems := problems || format('the sequence of %s.id is %s; a restore makes %s_id_seq, and would lose its position',
-                                           r.relname, pg_get_serial_sequence(r.oid::regclass::text, 'id'), r.relname);
+                                           r.relname, r.id_seq, r.relname);
         END IF;
         -- A column of its own that draws from a sequence of the table's
         -- (SERIAL or identity): the restore would make a new sequence, at 1.

@@ -72,8 +72,6 @@ void unlock(HeldClaim& lock) noexcept
     CurrentResourceOwner = saved;
 }
 
-void unlock_claim() noexcept { unlock(claim); }
-
 /* Transaction end: the lock manager releases the locks; PREPARE must not carry them. */
 void on_xact(XactEvent event, void*)
 {
@@ -261,7 +259,7 @@ bool claim_key(const KeySpace& space, std::int32_t configuration_id, Datum batch
         if (found.taken || !TransactionIdIsValid(found.wait_for))
             return found.taken;
         /* Never wait for a transaction while holding the claim: it may want it back. */
-        unlock_claim();
+        unlock(claim);
         pg([&] {
             if (found.speculative_token != 0) {
                 SpeculativeInsertionWait(found.wait_for, found.speculative_token);
