@@ -18,7 +18,7 @@ OBJS = \
 	src/batch_guard.o \
 	src/batch_audit.o \
 	src/event_guard.o \
-	src/drop_guard.o \
+	src/drop_warning.o \
 	src/new_batch.o \
 	src/create_batch.o \
 	src/cancel_batch.o \
@@ -26,8 +26,13 @@ OBJS = \
 	src/result_set.o \
 	src/preflight.o \
 	src/ensure_batch.o
-DATA = sql/irp_batch--1.0.sql sql/irp_batch--1.0--1.1.sql sql/irp_batch--1.1.sql \
-       sql/irp_batch--1.1--1.2.sql sql/irp_batch--1.2.sql
+# Install scripts (extension/). Those of 1.0 to 1.2 are kept as released;
+# from 2.0 the scripts are assembled from pieces by concern.
+DATA = extension/irp_batch--1.0.sql extension/irp_batch--1.0--1.1.sql extension/irp_batch--1.1.sql \
+       extension/irp_batch--1.1--1.2.sql extension/irp_batch--1.2.sql
+DATA_built = extension/irp_batch--2.0.sql extension/irp_batch--1.2--2.0.sql
+# The code: trigger functions, the SQL API, the drop warning, irp_batch_setup().
+CODE_PIECES = extension/triggers.sql extension/api.sql extension/drop_warning.sql extension/setup.sql
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
@@ -62,6 +67,14 @@ else
 all install installcheck:
 	@echo "$(PG_CONFIG) not found: install postgresql-server-dev-15 (make test and make demo do)" >&2; exit 1
 endif
+
+# A fresh install: the code, then the tables (unless in a restore).
+extension/irp_batch--2.0.sql: extension/header.sql $(CODE_PIECES) extension/install.sql
+	{ echo '-- irp_batch--2.0.sql: made by make from the pieces in extension/; edit those'; cat $^; } > $@
+
+# From 1.2: what goes, the code, then the tables leave the extension.
+extension/irp_batch--1.2--2.0.sql: extension/header.sql extension/update--1.2--2.0.sql $(CODE_PIECES) extension/update--1.2--2.0-end.sql
+	{ echo '-- irp_batch--1.2--2.0.sql: made by make from the pieces in extension/; edit those'; cat $^; } > $@
 
 .PHONY: test demo deps stress bench
 deps:

@@ -12,7 +12,7 @@
  *   batch_guard.cpp   BEFORE INSERT/UPDATE trigger: the duplicate guard
  *   batch_audit.*     statement triggers: the audit trail
  *   event_guard.cpp   statement trigger on irp_batch_event: only its owner writes it
- *   drop_guard.cpp    event trigger: no DROP EXTENSION while the tables hold rows
+ *   drop_warning.cpp  event trigger: DROP EXTENSION ... CASCADE warns that the tables lose the guard
  *   create_batch.cpp, cancel_batch.cpp, active_batches.cpp, preflight.cpp,
  *   ensure_batch.cpp: the SQL API
  *   new_batch.*       shared by create and ensure: jobs argument, INSERTs
@@ -21,28 +21,6 @@
 extern "C" {
 #include "postgres.h"
 #include "fmgr.h"
-#include "utils/guc.h"
 
 PG_MODULE_MAGIC;
-}
-
-namespace irp {
-extern bool confirm_drop;
-}
-
-extern "C" {
-
-void _PG_init(void);
-
-/* Module load: the extension's settings. */
-void _PG_init(void)
-{
-    DefineCustomBoolVariable("irp_batch.confirm_drop",
-                             "Allows dropping the irp_batch extension while its tables hold rows.",
-                             "DROP EXTENSION irp_batch deletes every batch, job and audit event; "
-                             "without this setting it is refused while any exist.",
-                             &irp::confirm_drop, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    MarkGUCPrefixReserved("irp_batch");
-}
-
 }

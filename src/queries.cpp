@@ -51,7 +51,7 @@ struct Statement {
 
 /* Rows of irp_get_active_batches_for_config(), given its WHERE condition. */
 #define ACTIVE_ROWS(condition)                                                           \
-    "SELECT b.id, b.batch_type::pg_catalog.text, b.status,"                              \
+    "SELECT b.id, b.batch_type::pg_catalog.text, b.status::pg_catalog.text,"             \
     " b.created_ts::pg_catalog.timestamptz, " JOB_COUNT                                   \
     ", b.duplicate_of FROM @extschema@.irp_batch b"                                      \
     " WHERE b.configuration_id OPERATOR(pg_catalog.=) $1" condition                      \
@@ -132,7 +132,7 @@ const Statement statements[] = {
     {ACTIVE_ROWS(" AND b.batch_type OPERATOR(pg_catalog.=) $2"), 2, {INT4OID, TEXTOID}},
     /* Preflight($1 configuration_id, $2 batch types): each type once, in the
      * order given, with its active batches oldest first or one empty row */
-    {"SELECT t.batch_type, b.id, b.status, b.created_ts::pg_catalog.timestamptz,"
+    {"SELECT t.batch_type, b.id, b.status::pg_catalog.text, b.created_ts::pg_catalog.timestamptz,"
      " b.created_by::pg_catalog.text, b.job_count, b.duplicate_of"
      " FROM (SELECT u.batch_type, pg_catalog.min(u.n) AS n"
      "       FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(batch_type, n) GROUP BY u.batch_type) t"
@@ -143,11 +143,6 @@ const Statement statements[] = {
      "       AND b.status " ACTIVE_BATCH ") b ON true"
      " ORDER BY t.n, b.created_ts, b.id",
      2, {INT4OID, TEXTARRAYOID}},
-    /* RowCounts: batches, jobs, audit events */
-    {"SELECT (SELECT pg_catalog.count(*) FROM @extschema@.irp_batch),"
-     " (SELECT pg_catalog.count(*) FROM @extschema@.irp_job),"
-     " (SELECT pg_catalog.count(*) FROM @extschema@.irp_batch_event)",
-     0, {}},
     /* AuditInsert($1 actor): transition table new_rows */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
      " SELECT n.id,"
