@@ -18,6 +18,7 @@ OBJS = \
 	src/batch_guard.o \
 	src/batch_audit.o \
 	src/event_guard.o \
+	src/drop_guard.o \
 	src/drop_warning.o \
 	src/new_batch.o \
 	src/create_batch.o \

@@ -353,12 +353,13 @@ BEGIN
 
     -- Columns an existing table lacks: nullable, so no rewrite; rows that
     -- existed before keep NULL (nobody knows who made them, or when).
-    FOR r IN SELECT sh.* FROM jsonb_to_recordset(shape) AS sh(relname name, attname name, types text[], added text, default_expr text, comment text)
+    FOR r IN SELECT sh.* FROM jsonb_array_elements(shape) WITH ORDINALITY AS e(item, n),
+                    jsonb_to_record(e.item) AS sh(relname name, attname name, added text, default_expr text)
               WHERE sh.added IS NOT NULL
                 AND NOT EXISTS (SELECT FROM pg_attribute a
                                  WHERE a.attrelid = to_regclass(format('%s.%I', s, sh.relname))
                                    AND a.attname = sh.attname AND NOT a.attisdropped)
-              ORDER BY sh.relname, sh.attname
+              ORDER BY e.n
     LOOP
         EXECUTE format('ALTER TABLE %s.%I ADD COLUMN %I %s', s, r.relname, r.attname, r.added);
         IF r.default_expr IS NOT NULL THEN

@@ -14,11 +14,10 @@ DROP EVENT TRIGGER irp_batch_drop_guard;
 DROP FUNCTION @extschema@.irp_batch_drop_guard();
 
 -- These two now return status as text. A new result type needs DROP and
--- CREATE FUNCTION, which forgets the functions' grants: they are granted
--- again below as they were. (A view of yours over them stops the DROP:
--- README, "Upgrading".)
+-- CREATE FUNCTION, which forgets the functions' grants (see the end). A view
+-- of yours over them stops the DROP: README, "Upgrading".
 CREATE TEMP TABLE irp_batch_function_acl ON COMMIT DROP AS
-    SELECT p.proname, p.proacl FROM pg_catalog.pg_proc p
+    SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text AS fn, p.proacl FROM pg_catalog.pg_proc p
      WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
        AND p.proname OPERATOR(pg_catalog.=) ANY ('{irp_get_active_batches_for_config,irp_batch_preflight}'::pg_catalog.name[]);
 DROP FUNCTION @extschema@.irp_get_active_batches_for_config(integer, text);

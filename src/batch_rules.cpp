@@ -195,6 +195,18 @@ Problem audit_write_refused(std::string_view role, std::string_view operation)
     return p;
 }
 
+Problem drop_refused(std::int64_t batches, std::int64_t jobs, std::int64_t events, bool show_counts)
+{
+    Problem p;
+    p.code = Code::DependentObjectsStillExist;
+    p.message = Text("cannot drop extension irp_batch while its tables hold data");
+    p.detail = show_counts ? concat_parts({"Dropping it would delete ", number_text(batches), " batches, ",
+                                           number_text(jobs), " jobs and ", number_text(events), " audit events."})
+                           : Text("Dropping it would delete its batches, jobs and audit events.");
+    p.hint = Text("Take a backup with pg_dump first; then SET irp_batch.confirm_drop = on and drop it again.");
+    return p;
+}
+
 Problem trigger_misuse(std::string_view message, std::string_view detail, std::string_view hint)
 {
     Problem p;

@@ -84,6 +84,12 @@ Problem moved_with_duplicates(const BatchRow& row, std::int32_t duplicate_id);
  */
 Problem audit_write_refused(std::string_view role, std::string_view operation);
 
+/*
+ * DROP EXTENSION irp_batch while its tables hold rows, unconfirmed (SQLSTATE
+ * 2BP01); the counts are told only when show_counts.
+ */
+Problem drop_refused(std::int64_t batches, std::int64_t jobs, std::int64_t events, bool show_counts);
+
 Problem trigger_misuse(std::string_view message, std::string_view detail = {}, std::string_view hint = {});
 
 /* Another BEFORE trigger on table skipped a row function wrote (SQLSTATE 09000). */

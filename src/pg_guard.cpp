@@ -76,6 +76,7 @@ int sqlstate_of(Code code) noexcept
     case Code::TriggerProtocol: return ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED;
     case Code::SerializationFailure: return ERRCODE_T_R_SERIALIZATION_FAILURE;
     case Code::InsufficientPrivilege: return ERRCODE_INSUFFICIENT_PRIVILEGE;
+    case Code::DependentObjectsStillExist: return ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST;
     case Code::Internal: return ERRCODE_INTERNAL_ERROR;
     }
     return ERRCODE_INTERNAL_ERROR;

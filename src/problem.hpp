@@ -23,6 +23,7 @@ enum class Code {
     TriggerProtocol,        /* 39P01 */
     SerializationFailure,   /* 40001 */
     InsufficientPrivilege,  /* 42501 */
+    DependentObjectsStillExist, /* 2BP01 */
     Internal,               /* XX000 */
 };
 

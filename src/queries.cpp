@@ -143,6 +143,11 @@ const Statement statements[] = {
      "       AND b.status " ACTIVE_BATCH ") b ON true"
      " ORDER BY t.n, b.created_ts, b.id",
      2, {INT4OID, TEXTARRAYOID}},
+    /* RowCounts: batches, jobs, audit events (the 1.x drop guard) */
+    {"SELECT (SELECT pg_catalog.count(*) FROM @extschema@.irp_batch),"
+     " (SELECT pg_catalog.count(*) FROM @extschema@.irp_job),"
+     " (SELECT pg_catalog.count(*) FROM @extschema@.irp_batch_event)",
+     0, {}},
     /* AuditInsert($1 actor): transition table new_rows */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
      " SELECT n.id,"
