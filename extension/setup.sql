@@ -297,15 +297,11 @@ BEGIN
     IF to_regtype(format('%s.batch_status_enum', s)) IS NULL THEN
         EXECUTE format($d$CREATE TYPE %s.batch_status_enum AS ENUM
                           ('INITIATED', 'ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED')$d$, s);
-        EXECUTE format($d$COMMENT ON TYPE %s.batch_status_enum IS
-            'Lifecycle of an IRP batch: INITIATED and ACTIVE are active (guarded against duplicates); COMPLETED, FAILED and CANCELLED are finished'$d$, s);
         done := done || 'created type batch_status_enum'::text;
     END IF;
     IF to_regtype(format('%s.job_status_enum', s)) IS NULL THEN
         EXECUTE format($d$CREATE TYPE %s.job_status_enum AS ENUM
                           ('INITIATED', 'SUBMITTED', 'QUEUED', 'PENDING', 'RUNNING', 'FINISHED', 'FAILED', 'CANCELLED')$d$, s);
-        EXECUTE format($d$COMMENT ON TYPE %s.job_status_enum IS
-            'Lifecycle of an IRP job; SUBMITTED, QUEUED, PENDING and RUNNING jobs are known to Moody''s'$d$, s);
         done := done || 'created type job_status_enum'::text;
     END IF;
     IF to_regclass(format('%s.irp_batch', s)) IS NULL THEN
@@ -321,8 +317,6 @@ BEGIN
             created_ts       timestamptz NOT NULL DEFAULT pg_catalog.now(),
             updated_ts       timestamptz NOT NULL DEFAULT pg_catalog.now(),
             completed_ts     timestamptz)$d$, s);
-        EXECUTE format($d$COMMENT ON TABLE %s.irp_batch IS
-            'IRP batches: one per (configuration, batch type) while INITIATED or ACTIVE, unless marked as an intentional duplicate'$d$, s);
         done := done || 'created table irp_batch'::text;
     END IF;
     IF to_regclass(format('%s.irp_job', s)) IS NULL THEN
@@ -334,7 +328,6 @@ BEGIN
             created_ts             timestamptz NOT NULL DEFAULT pg_catalog.now(),
             updated_ts             timestamptz NOT NULL DEFAULT pg_catalog.now(),
             completed_ts           timestamptz)$d$, s);
-        EXECUTE format($d$COMMENT ON TABLE %s.irp_job IS 'IRP jobs: the units of work a batch submits to Moody''s'$d$, s);
         done := done || 'created table irp_job'::text;
     END IF;
     IF to_regclass(format('%s.irp_batch_event', s)) IS NULL THEN
@@ -346,8 +339,6 @@ BEGIN
             actor    text NOT NULL,
             details  jsonb,
             event_ts timestamptz NOT NULL DEFAULT pg_catalog.now())$d$, s);
-        EXECUTE format($d$COMMENT ON TABLE %s.irp_batch_event IS
-            'Audit trail: one row for every batch created, cancelled, changed in status, key or duplicate_of, or deleted, whichever path made the change'$d$, s);
         done := done || 'created table irp_batch_event'::text;
     END IF;
 
@@ -366,6 +357,23 @@ BEGIN
             EXECUTE format('ALTER TABLE %s.%I ALTER COLUMN %I SET DEFAULT %s', s, r.relname, r.attname, r.default_expr);
         END IF;
         done := done || format('added column %s.%s', r.relname, r.attname);
+    END LOOP;
+    -- Comments on the extension's tables, types and columns that have none.
+    FOR r IN SELECT o.* FROM (VALUES
+        ('TABLE', 'irp_batch', to_regclass(format('%s.irp_batch', s))::oid, 'pg_class',
+         'IRP batches: one per (configuration, batch type) while INITIATED or ACTIVE, unless marked as an intentional duplicate'),
+        ('TABLE', 'irp_job', to_regclass(format('%s.irp_job', s))::oid, 'pg_class',
+         'IRP jobs: the units of work a batch submits to Moody''s'),
+        ('TABLE', 'irp_batch_event', to_regclass(format('%s.irp_batch_event', s))::oid, 'pg_class',
+         'Audit trail: one row for every batch created, cancelled, changed in status, key or duplicate_of, or deleted, whichever path made the change'),
+        ('TYPE', 'batch_status_enum', to_regtype(format('%s.batch_status_enum', s))::oid, 'pg_type',
+         'Lifecycle of an IRP batch: INITIATED and ACTIVE are active (guarded against duplicates); COMPLETED, FAILED and CANCELLED are finished'),
+        ('TYPE', 'job_status_enum', to_regtype(format('%s.job_status_enum', s))::oid, 'pg_type',
+         'Lifecycle of an IRP job; SUBMITTED, QUEUED, PENDING and RUNNING jobs are known to Moody''s'))
+        AS o(kind, name, oid, catalog, comment)
+        WHERE obj_description(o.oid, o.catalog) IS NULL
+    LOOP
+        EXECUTE format('COMMENT ON %s %s.%I IS %L', r.kind, s, r.name, r.comment);
     END LOOP;
     -- Comments on the extension's columns that have none.
     FOR r IN SELECT sh.*, a.attnum, c.oid AS relid FROM jsonb_to_recordset(shape) AS sh(relname name, attname name, types text[], added text, default_expr text, comment text)

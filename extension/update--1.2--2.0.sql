@@ -7,6 +7,9 @@
 -- forgets their initial privileges and their pg_dump registration.
 --
 
+-- Leaving the extension first also takes them off its pg_dump list.
+ALTER EXTENSION irp_batch DROP TABLE @extschema@.irp_adopted_shape;
+ALTER EXTENSION irp_batch DROP TABLE @extschema@.irp_adopted_enum_label;
 DROP TABLE @extschema@.irp_adopted_shape, @extschema@.irp_adopted_enum_label;
 DROP FUNCTION @extschema@.irp_adopted_shape_restore(), @extschema@.irp_adopted_enum_label_restore(),
               @extschema@.irp_batch_record_shape(), @extschema@.irp_batch_shape();
