@@ -58,6 +58,28 @@ SELECT configuration_id, batch_type, count(*) AS active_batches,
  GROUP BY configuration_id, batch_type
 HAVING count(*) > 1
  ORDER BY configuration_id, batch_type;
+-- ... lists exactly the batches the install refuses.
+CREATE TEMP TABLE report AS
+SELECT configuration_id, batch_type, count(*) AS active_batches,
+       string_agg(format('%s (%s, created %s)', id, status, created_ts), ', ' ORDER BY created_ts, id) AS batches
+  FROM irp_batch
+ WHERE status IN ('INITIATED', 'ACTIVE')
+ GROUP BY configuration_id, batch_type
+HAVING count(*) > 1;
+DO $$
+DECLARE
+  refused text;
+BEGIN
+  BEGIN
+    CREATE EXTENSION irp_batch SCHEMA helpers;
+  EXCEPTION WHEN unique_violation THEN
+    GET STACKED DIAGNOSTICS refused = PG_EXCEPTION_DETAIL;
+  END;
+  RAISE NOTICE 'the report and the refusal name the same batches: %',
+    (SELECT array_agg(m[1]::int ORDER BY m[1]::int) FROM regexp_matches(refused, 'batch (\d+) \(', 'g') AS m)
+    = (SELECT array_agg(m[1]::int ORDER BY m[1]::int) FROM report, regexp_matches(batches, '(\d+) \(', 'g') AS m);
+END
+$$;
 CREATE TEMP TABLE before_duplicates AS SELECT * FROM pg_temp.snapshot();
 \set VERBOSITY verbose
 CREATE EXTENSION irp_batch SCHEMA helpers;
