@@ -32,6 +32,7 @@ DECLARE
     refused_rows integer := 0;
     groups text[];
     extra_ids text;
+    pending jsonb;     -- the rules whose constraints are to be added
     -- The columns the extension uses: the types it accepts, and for a column
     -- it may add to an existing table, its definition (none: the table must
     -- have it).
@@ -261,17 +262,19 @@ BEGIN
     -- the existing rows (a constraint already there is left as it is).
     --
     -- A constraint already there stays, and so does irp_job's own foreign
-    -- key to irp_batch under another name.
-    FOR r IN SELECT u.* FROM jsonb_to_recordset(rules)
-                          AS u(relname name, conname name, "column" name, definition text, rule text, bad_rows text)
+    -- key to irp_batch under another name: the rest are the ones to add.
+    SELECT coalesce(jsonb_agg(u.rule), '[]') INTO pending
+      FROM jsonb_array_elements(rules) AS u(rule)
+     WHERE NOT EXISTS (SELECT FROM pg_constraint co
+                        WHERE co.conrelid = to_regclass(format('%s.%I', s, u.rule->>'relname'))
+                          AND (co.conname = u.rule->>'conname'
+                               OR (u.rule->>'conname' = 'irp_job_batch_id_fkey' AND co.contype = 'f'
+                                   AND co.confrelid = to_regclass(format('%s.irp_batch', s)))));
+    FOR r IN SELECT u.* FROM jsonb_to_recordset(pending)
+                          AS u(relname name, conname name, "column" name, rule text, bad_rows text)
               WHERE EXISTS (SELECT FROM pg_attribute a
                              WHERE a.attrelid = to_regclass(format('%s.%I', s, u.relname))
                                AND a.attname = u."column" AND NOT a.attisdropped)
-                AND NOT EXISTS (SELECT FROM pg_constraint co
-                                 WHERE co.conrelid = to_regclass(format('%s.%I', s, u.relname))
-                                   AND (co.conname = u.conname
-                                        OR (u.conname = 'irp_job_batch_id_fkey' AND co.contype = 'f'
-                                            AND co.confrelid = to_regclass(format('%s.irp_batch', s)))))
               ORDER BY u.relname, u.conname
     LOOP
         EXECUTE format('SELECT array_agg(x.id ORDER BY x.id) FROM %s.%I x WHERE ', s, r.relname) || format(r.bad_rows, s)
@@ -384,12 +387,7 @@ BEGIN
         EXECUTE format('COMMENT ON COLUMN %s.%I.%I IS %L', s, r.relname, r.attname, r.comment);
     END LOOP;
 
-    FOR r IN SELECT u.* FROM jsonb_to_recordset(rules) AS u(relname name, conname name, definition text)
-              WHERE NOT EXISTS (SELECT FROM pg_constraint co
-                                 WHERE co.conrelid = to_regclass(format('%s.%I', s, u.relname))
-                                   AND (co.conname = u.conname
-                                        OR (u.conname = 'irp_job_batch_id_fkey' AND co.contype = 'f'
-                                            AND co.confrelid = to_regclass(format('%s.irp_batch', s)))))
+    FOR r IN SELECT u.* FROM jsonb_to_recordset(pending) AS u(relname name, conname name, definition text)
               ORDER BY u.relname, u.conname
     LOOP
         EXECUTE format('ALTER TABLE %s.%I ADD CONSTRAINT %I ', s, r.relname, r.conname) || format(r.definition, s);
