@@ -85,7 +85,8 @@ DECLARE
          "comment": "Event-specific facts, e.g. old and new status, or the jobs a cancellation affected"},
         {"relname": "irp_batch_event", "attname": "event_ts", "types": ["timestamp with time zone"]}
     ]$json$;
-    -- The rules the extension's constraints enforce, and the rows that break them.
+    -- The rules the extension's constraints (or, without a definition, its
+    -- guard) enforce, and the rows that break them.
     rules constant jsonb := $json$[
         {"relname": "irp_batch", "conname": "irp_batch_id_check", "column": "id",
          "definition": "CHECK (id > 0)", "rule": "id must be positive", "bad_rows": "NOT (id > 0)"},
@@ -101,6 +102,9 @@ DECLARE
         {"relname": "irp_batch", "conname": "irp_batch_duplicate_of_fkey", "column": "duplicate_of",
          "definition": "FOREIGN KEY (duplicate_of) REFERENCES %1$s.irp_batch (id)", "rule": "duplicate_of must name an existing batch",
          "bad_rows": "x.duplicate_of IS NOT NULL AND NOT EXISTS (SELECT FROM %1$s.irp_batch t WHERE t.id = x.duplicate_of)"},
+        {"relname": "irp_batch", "conname": "irp_batch_guard", "column": "duplicate_of",
+         "rule": "duplicate_of must name a batch of the same configuration_id and batch_type; the guard checks it",
+         "bad_rows": "x.duplicate_of IS NOT NULL AND EXISTS (SELECT FROM %1$s.irp_batch t WHERE t.id = x.duplicate_of AND (t.configuration_id, t.batch_type) IS DISTINCT FROM (x.configuration_id, x.batch_type))"},
         {"relname": "irp_batch", "conname": "irp_batch_duplicate_of_check", "column": "duplicate_of",
          "definition": "CHECK (duplicate_of <> id)", "rule": "a batch cannot duplicate itself", "bad_rows": "NOT (duplicate_of <> id)"},
         {"relname": "irp_job", "conname": "irp_job_batch_id_fkey", "column": "batch_id",
@@ -388,6 +392,7 @@ BEGIN
     END LOOP;
 
     FOR r IN SELECT u.* FROM jsonb_to_recordset(pending) AS u(relname name, conname name, definition text)
+              WHERE u.definition IS NOT NULL
               ORDER BY u.relname, u.conname
     LOOP
         EXECUTE format('ALTER TABLE %s.%I ADD CONSTRAINT %I ', s, r.relname, r.conname) || format(r.definition, s);

@@ -6,6 +6,8 @@
 -- CREATE EXTENSION attaches to the tables again. DROP SCHEMA ... CASCADE
 -- and DROP OWNED act on the tables as on any table.
 --
+-- Line numbers of irp_batch_setup() are not part of the errors shown.
+\set SHOW_CONTEXT never
 CREATE ROLE regress_irp_schema_owner;
 CREATE SCHEMA irp AUTHORIZATION regress_irp_schema_owner;
 CREATE EXTENSION irp_batch SCHEMA irp;
@@ -58,9 +60,13 @@ SELECT count(*) AS triggers FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrel
 INSERT INTO irp.irp_batch (step_id, configuration_id, batch_type) VALUES (3, 42, 'EDM_CREATION');
 INSERT INTO irp.irp_batch (step_id, configuration_id, batch_type) VALUES (3, 42, 'ANALYSIS') RETURNING id AS unaudited;
 SELECT count(*) AS events FROM irp.irp_batch_event;
-\set VERBOSITY default
 
--- Created again: attached to the tables, guard and audit back.
+-- Created again: attached to the tables, guard and audit back, once the
+-- rows written meanwhile keep the rules the guard would have enforced.
+UPDATE irp.irp_batch SET duplicate_of = 1 WHERE id = 4;
+\set VERBOSITY default
+CREATE EXTENSION irp_batch SCHEMA irp;
+UPDATE irp.irp_batch SET duplicate_of = NULL WHERE id = 4;
 CREATE EXTENSION irp_batch SCHEMA irp;
 SELECT count(*) AS triggers FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
  WHERE c.relnamespace = 'irp'::regnamespace AND NOT t.tgisinternal;
@@ -76,3 +82,18 @@ DROP OWNED BY regress_irp_schema_owner CASCADE;
 SELECT count(*) AS installed FROM pg_extension WHERE extname = 'irp_batch';
 SELECT count(*) AS schemas FROM pg_namespace WHERE nspname = 'irp';
 DROP ROLE regress_irp_schema_owner;
+
+-- A session that set row_security off looks like a restore of a dump:
+-- CREATE EXTENSION makes only the code, the functions say what to do, and
+-- irp_batch_setup() makes the tables.
+CREATE SCHEMA irp_restoring;
+SET row_security = off;
+CREATE EXTENSION irp_batch SCHEMA irp_restoring;
+RESET row_security;
+SELECT to_regclass('irp_restoring.irp_batch') AS batch_table;
+SELECT irp_restoring.irp_create_batch('EDM_CREATION', 42, 3);
+SELECT irp_restoring.irp_batch_setup();
+SELECT irp_restoring.irp_create_batch('EDM_CREATION', 42, 3) AS created;
+SET client_min_messages = error;
+DROP SCHEMA irp_restoring CASCADE;
+RESET client_min_messages;
