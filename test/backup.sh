@@ -21,8 +21,11 @@
 # work: a duplicate refused with the descriptive error, a new batch audited
 # with the next event id, a superuser's COPY checked and audited.
 #
-# Then the limits, which are PostgreSQL's own for any extension: what happens
-# is asserted and printed as TAP diagnostics ("# ..."), for README.
+# Then the limits (test/backup/limits.sh), which are PostgreSQL's own for any
+# extension: pg_dump -n / -t, a restore by a role that may not create the
+# extension, --data-only without --disable-triggers, --enable-row-security,
+# and a session that sets row_security = off itself. What happens is asserted,
+# and each restore's distinct errors are printed as TAP diagnostics ("# ...").
 #
 # Runs against the cluster in PGHOST/PGPORT/PGUSER (test/suites.sh runs it
 # under pg_virtualenv); makes its own clusters for pg_upgrade. Prints TAP;
@@ -32,7 +35,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 sql=$here/backup
 bindir=$("${PG_CONFIG:-pg_config}" --bindir)
 user=${PGUSER:-$(id -un)}
-export PGTZ=UTC PGOPTIONS=${PGOPTIONS:-}
+export PGTZ=UTC
 
 n=0 failures=0 why=""
 check() { # check STATUS DESCRIPTION; prints $why as diagnostics on failure
@@ -136,7 +139,15 @@ verify() {
   check $? "$label: the enums' labels, in their order (ON_HOLD before COMPLETED, RETRYING before RUNNING)"
   same 'ext|member|evt|func' "$src" "$dst"
   check $? "$label: the extension: version, members, event trigger, functions"
+  guard_checks "$label" "$kind" "$src" "$c"
+}
 
+# guard_checks LABEL KIND SRC_SNAPSHOT CONNINFO: the guard and the audit work:
+# a new batch gets the next ids, a duplicate (by the function or a superuser's
+# COPY with ids) gets the descriptive error, a COPY is audited, the audit
+# trail stays closed to the application role.
+guard_checks() {
+  local label=$1 kind=$2 src=$3 c=$4
   local cfg step
   if [ "$kind" = fresh ]; then cfg=42 step=3; else cfg=2 step=2; fi
   local nb ne out
@@ -227,7 +238,7 @@ done
 up=$tmp/upgrade
 mkdir -p "$up"
 initdb_opts=(--encoding=UTF8 --locale=C.UTF-8 --username="$user" --auth=trust --no-sync)
-port=$(( (PGPORT + 100) % 60000 + 1024 ))
+port=$(( (${PGPORT:-5432} + 100) % 60000 + 1024 ))
 free_port() { # a port no socket of ours or the main cluster's uses
   port=$((port + 1))
   while [ -e "$up/.s.PGSQL.$port" ] || [ "$port" = "${PGPORT:-5432}" ]; do port=$((port + 1)); done
