@@ -12,6 +12,7 @@
 #
 # Variants, each into a new database (pg_upgrade: new clusters):
 #   pg_dump -Fc | pg_restore;  -Fd | pg_restore -j 4;  pg_restore -1;
+#   pg_restore --no-owner;
 #   pg_dump | psql -f;  psql -1 -f;  pg_dump --inserts | psql -f;
 #   pg_restore --schema-only then --data-only --disable-triggers;
 #   pg_upgrade (same major version), copy and --link mode.
@@ -116,6 +117,30 @@ same() {
   [ -z "$why" ]
 }
 
+# has_dba_changes LABEL SNAPSHOT: the source has what the comparisons must find
+# again (so that they cannot pass by both sides lacking it)
+has_dba_changes() {
+  local also=""
+  why=""
+  for fact in 'col irp_batch.cost_centre text' 'view irp_batch_overview ' 'idx CREATE INDEX irp_batch_cost_centre_idx ' \
+              'idx CREATE INDEX irp_job_created_idx ' 'acl relation irp_batch_event postgres>irp_backup_app:SELECT' \
+              'enum batch_status_enum INITIATED,ACTIVE,ON_HOLD,COMPLETED,' 'enum job_status_enum INITIATED,SUBMITTED,QUEUED,PENDING,RETRYING,RUNNING,' \
+              'con irp_batch_invoice.irp_batch_invoice_batch_id_fkey FOREIGN KEY (batch_id) REFERENCES public.irp_batch(id)' \
+              'row irp_batch_invoice ' 'trg irp_batch CREATE TRIGGER irp_batch_guard ' 'ext irp_batch '; do
+    grep -qF -- "$fact" "$2" || why+="missing: $fact"$'\n'
+  done
+  case $1 in *adopted)
+    for fact in 'view irp_job_workflow ' 'row irp_batch_result ' 'col irp_batch.created_ts timestamp without time zone' \
+                'col irp_batch.batch_key text' 'CANCELLED,ERROR' \
+                'con irp_batch_result.irp_batch_result_batch_id_fkey FOREIGN KEY (batch_id) REFERENCES public.irp_batch(id)'; do
+      grep -qF -- "$fact" "$2" || why+="missing: $fact"$'\n'
+    done
+    also="; the helpers' TIMESTAMP, generated and own columns, ERROR label, irp_batch_result and view" ;;
+  esac
+  [ -z "$why" ]
+  check $? "$1: the source has the DBA's column, view, indexes, referencing table, grant and labels, and the guard$also"
+}
+
 # verify LABEL KIND SRC_SNAPSHOT CONNINFO: the restored database equals its
 # source, and the guard and the audit work.
 verify() {
@@ -198,13 +223,14 @@ for kind in fresh adopted; do
   snapshot "dbname=$src" "$tmp/$kind.snap"
   s=$?; why=$(cat "$tmp/$kind.snap.err")
   check $s "$kind: the snapshot of the source ($(wc -l <"$tmp/$kind.snap") facts)"
+  has_dba_changes "$kind" "$tmp/$kind.snap"
   d=$tmp/$kind
   pg_dump -Fc -d "$src" -f "$d.fc" 2>"$d.fc.log" && pg_dump -Fd -d "$src" -f "$d.dir" 2>"$d.dir.log" &&
     pg_dump -d "$src" -f "$d.sql" 2>"$d.sql.log" && pg_dump --inserts -d "$src" -f "$d.inserts.sql" 2>"$d.inserts.log"
   s=$?; why=$(cat "$d".*log)
   check $s "$kind: pg_dump -Fc, -Fd, plain and --inserts"
 
-  for variant in fc fd_j4 fc_1 plain plain_1 inserts split; do
+  for variant in fc fd_j4 fc_1 no_owner plain plain_1 inserts split; do
     dst=irp_bk_${kind}_$variant
     q "dbname=postgres" "CREATE DATABASE $dst" >/dev/null
     log=$tmp/$dst.log
@@ -215,6 +241,8 @@ for kind in fresh adopted; do
                pg_restore -j 4 -d "$dst" "$d.dir" >"$log" 2>&1 ;;
       fc_1)    label="pg_restore -1"
                pg_restore -1 -d "$dst" "$d.fc" >"$log" 2>&1 ;;
+      no_owner) label="pg_restore --no-owner"
+               pg_restore --no-owner -d "$dst" "$d.fc" >"$log" 2>&1 ;;
       plain)   label="pg_dump, psql -f"
                psql -X -q -v ON_ERROR_STOP=1 -d "$dst" -f "$d.sql" >"$log" 2>&1 ;;
       plain_1) label="psql -1 -f"
@@ -263,6 +291,7 @@ for kind in fresh adopted; do
   snapshot "${old}dbname=irp_bk_$kind" "$tmp/old.$kind.snap"
   s=$?; why=$(cat "$tmp/old.$kind.snap.err")
   check $s "old cluster: $kind: the snapshot of the source ($(wc -l <"$tmp/old.$kind.snap") facts)"
+  has_dba_changes "old cluster: $kind" "$tmp/old.$kind.snap"
 done
 stop_cluster "$up/old"
 cp -a "$up/old" "$up/oldlink"
