@@ -35,7 +35,8 @@ REGRESS = scenario direct_dml bad_input audit trigger_safety schema security sea
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out
-ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure drop_race
+ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure drop_race \
+            race_moving_target race_upsert race_index_build
 ISOLATION_OPTS = --inputdir=. --encoding=UTF8 --load-extension=irp_batch
 
 # TAP suites: t/*.pl (PostgreSQL::Test::Cluster; crash recovery, standby)
