@@ -79,6 +79,7 @@ demo: deps
 bench: deps install
 	@bash bench/run.sh
 
-# The stress check alone, for longer: make stress STRESS_SECONDS=600 STRESS_CLIENTS=8
+# The stress check and the outside load (pgbench) alone, for longer:
+#   make stress STRESS_SECONDS=600 STRESS_CLIENTS=8 OUTSIDE_SECONDS=120 OUTSIDE_CLIENTS=8
 stress: deps
 	@STRESS_ONLY=1 bash test/run-tests.sh
