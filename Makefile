@@ -41,7 +41,8 @@ REGRESS = scenario direct_dml bad_input audit trigger_safety schema security sea
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out
-ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure
+ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure \
+            race_moving_target race_upsert race_index_build
 ISOLATION_OPTS = --inputdir=. --encoding=UTF8 --load-extension=irp_batch
 
 # TAP suites: t/*.pl (PostgreSQL::Test::Cluster; crash recovery, standby)
@@ -92,6 +93,7 @@ demo: deps
 bench: deps install
 	@bash bench/run.sh
 
-# The stress check alone, for longer: make stress STRESS_SECONDS=600 STRESS_CLIENTS=8
+# The stress check and the outside load (pgbench) alone, for longer:
+#   make stress STRESS_SECONDS=600 STRESS_CLIENTS=8 OUTSIDE_SECONDS=120 OUTSIDE_CLIENTS=8
 stress: deps
 	@STRESS_ONLY=1 bash test/run-tests.sh

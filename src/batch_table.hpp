@@ -24,7 +24,6 @@ struct BatchTable {
     int batch_type;
     int status;
     int duplicate_of;
-    Oid active_index; /* idx_batch_active, InvalidOid if missing (the guard says so when it needs it) */
 };
 
 /*

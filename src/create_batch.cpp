@@ -40,8 +40,10 @@ Datum create_batch(FunctionCallInfo fcinfo)
     if (allow_duplicate) {
         /* The batch the duplicate error would name (rule 3) becomes duplicate_of.
          * The key is claimed first, so that a concurrent creator's batch is
-         * found (after waiting for its transaction) instead of conflicting. */
-        duplicate_of = active_batch_of_key(nsp, configuration_id, batch_type.datum);
+         * found (after waiting for its transaction) instead of conflicting;
+         * the batch is locked before the INSERT names it, so that it cannot
+         * be moved, ended or deleted in between. */
+        duplicate_of = lock_batch_to_duplicate(nsp, configuration_id, batch_type.datum, batch_type.value);
     }
     const std::int32_t batch_id =
         insert_batch(nsp, function_name, step_id, configuration_id, batch_type.datum, duplicate_of, jobs);

@@ -197,6 +197,10 @@ const Statement statements[] = {
      " SELECT b.id, 'DELETED', $1, " DELETED_DETAILS("b", ", 'truncated', true")
      " FROM @extschema@.irp_batch b ORDER BY b.id",
      1, {TEXTOID}},
+    /* LockDuplicateTarget($1 id): its key cannot change before this transaction ends */
+    {"SELECT configuration_id, batch_type::pg_catalog.text, status::pg_catalog.text FROM @extschema@.irp_batch"
+     " WHERE id OPERATOR(pg_catalog.=) $1 FOR SHARE",
+     1, {INT4OID}},
 };
 
 static_assert(sizeof(statements) / sizeof(statements[0]) == static_cast<std::size_t>(Query::Count_),

@@ -34,6 +34,7 @@ enum class Query {
     AuditUpdate,
     AuditDelete,
     AuditTruncate,
+    LockDuplicateTarget,     /* allow_duplicate: the batch chosen as duplicate_of, locked FOR SHARE, with its status */
     Count_
 };
 
