@@ -24,6 +24,7 @@ struct BatchTable {
     int batch_type;
     int status;
     int duplicate_of;
+    int request_id; /* 0 in a database still at 1.x, whose table has no such column */
 };
 
 /*

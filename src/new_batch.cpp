@@ -124,12 +124,15 @@ std::optional<std::int32_t> lock_batch_to_duplicate(Oid nsp, std::int32_t config
 }
 
 std::int32_t insert_batch(Oid nsp, std::string_view function, std::int32_t step_id, std::int32_t configuration_id,
-                          Datum batch_type, std::optional<std::int32_t> duplicate_of, const Jobs& jobs)
+                          Datum batch_type, std::optional<std::int32_t> duplicate_of, const Jobs& jobs,
+                          const RequestId& request)
 {
     Datum batch_args[] = {Int32GetDatum(step_id), Int32GetDatum(configuration_id), batch_type,
-                          Int32GetDatum(duplicate_of.value_or(0))};
-    const char batch_nulls[] = {' ', ' ', ' ', duplicate_of ? ' ' : 'n'};
-    if (spi_run(prepared(Query::InsertBatch, nsp), batch_args, batch_nulls, false, 0) != 1)
+                          Int32GetDatum(duplicate_of.value_or(0)), request.uuid};
+    const char batch_nulls[] = {' ', ' ', ' ', duplicate_of ? ' ' : 'n', ' '};
+    /* Without a request_id, the statement of 1.x, whose tables have no such column. */
+    const Query insert = request.given ? Query::InsertBatchRequest : Query::InsertBatch;
+    if (spi_run(prepared(insert, nsp), batch_args, batch_nulls, false, 0) != 1)
         throw skipped_by_trigger(function, "create the batch", "irp_batch");
     bool isnull = false;
     const std::int32_t batch_id = DatumGetInt32(spi_value(0, 1, &isnull));
