@@ -30,6 +30,27 @@ Connections
     the call's work and your transaction remains usable, and what the call
     did is committed when your transaction is.
 
+Retries
+    ``create_batch()`` and ``ensure_batch()`` make a ``request_id`` (uuid4)
+    per call unless you pass one, and send it with every attempt. If the
+    connection is lost (psycopg's ``OperationalError`` with no SQLSTATE, one of
+    class 08, or 57P01/57P02/57P03: the server ended or refused the session)
+    they reconnect through the configured conninfo, which may name several
+    hosts (``host=a,b target_session_attrs=read-write``), and try again, up to
+    ``configure(attempts=5)`` attempts with exponential backoff from
+    ``configure(backoff=0.2)`` seconds (capped at 5 s, with jitter). The
+    server returns the batch an earlier attempt of the request committed, so
+    a lost reply never turns into a DuplicateBatchError naming your own batch
+    or into a second batch. With ``conn=`` there is no retry (your connection
+    cannot be reconnected): the error carries ``request_id``; pass it again.
+    ``request_id=False`` sends none and never retries (a 1.x server, which
+    has no such argument).
+
+Poolers
+    Every statement is sent unprepared (``prepare=False``), and the module's
+    connections have ``prepare_threshold=None``, so it works through pgbouncer
+    in transaction pooling mode, before 1.21 too.
+
 Schema
     The functions are called in the schema the extension is installed in
     (looked up in pg_extension on each call), unless ``schema=`` or
@@ -49,10 +70,13 @@ Errors
 from __future__ import annotations
 
 import operator
+import random
 import re
 import threading
+import time
+import uuid
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, TypeVar, Union
 
 import psycopg
 from psycopg import sql
@@ -98,7 +122,9 @@ class BatchError(Exception):
 
     Attributes: ``message`` (the server's primary message), ``sqlstate``,
     ``detail`` and ``hint`` (``None`` when absent), ``diag`` (psycopg's
-    ``Diagnostic``, or ``None``).
+    ``Diagnostic``, or ``None``), ``request_id`` (the uuid a create or ensure
+    sent, else ``None``: pass it again to retry the same request) and
+    ``attempts`` (how many attempts were made).
     """
 
     def __init__(self, message: str, *, sqlstate: Optional[str] = None,
@@ -110,6 +136,8 @@ class BatchError(Exception):
         self.detail = detail
         self.hint = hint
         self.diag = diag
+        self.request_id: Optional[uuid.UUID] = None
+        self.attempts = 1
 
     def __str__(self) -> str:
         text = self.message
@@ -161,24 +189,38 @@ class EnsuredBatch(NamedTuple):
 #
 
 _lock = threading.Lock()
-_settings: Dict[str, Any] = {"factory": None, "schema": None}
+DEFAULT_ATTEMPTS = 5
+DEFAULT_BACKOFF = 0.2      # seconds before the second attempt; doubles, up to MAX_BACKOFF
+MAX_BACKOFF = 5.0
+_settings: Dict[str, Any] = {"factory": None, "schema": None, "attempts": DEFAULT_ATTEMPTS,
+                             "backoff": DEFAULT_BACKOFF}
 
 
 def configure(conninfo: Optional[str] = None, *, factory: Optional[Callable[[], psycopg.Connection]] = None,
-              schema: Optional[str] = None, **connect_kwargs: Any) -> None:
+              schema: Optional[str] = None, attempts: int = DEFAULT_ATTEMPTS, backoff: float = DEFAULT_BACKOFF,
+              **connect_kwargs: Any) -> None:
     """Sets how the functions connect when no ``conn=`` is given.
 
     ``configure()``                      libpq's environment (the default)
     ``configure("dbname=irp host=db")``  this conninfo string (and keyword arguments, as psycopg.connect takes)
     ``configure(factory=f)``             ``f()`` returns a new psycopg connection; the functions close it
     ``schema``                           the extension's schema, if it should not be looked up
+    ``attempts``, ``backoff``            create_batch/ensure_batch: attempts on connection loss (1: no
+                                         retry), and the first wait between them in seconds (doubling)
 
-    Each call replaces the whole configuration.
+    The conninfo may name several hosts: ``"host=a,b target_session_attrs=read-write"``
+    reconnects to whichever is the primary after a failover. Each call
+    replaces the whole configuration.
     """
     if factory is not None and (conninfo is not None or connect_kwargs):
         raise TypeError("configure() takes either a conninfo or a factory, not both")
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise ValueError(f"attempts must be a positive integer, not {attempts!r}")
+    if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or backoff < 0:
+        raise ValueError(f"backoff must be a number of seconds >= 0, not {backoff!r}")
     if factory is None:
         conninfo_ = conninfo or ""
+        connect_kwargs.setdefault("prepare_threshold", None)   # pgbouncer before 1.21
 
         def factory() -> psycopg.Connection:
             return psycopg.connect(conninfo_, autocommit=True, **connect_kwargs)
@@ -186,6 +228,8 @@ def configure(conninfo: Optional[str] = None, *, factory: Optional[Callable[[], 
     with _lock:
         _settings["factory"] = factory
         _settings["schema"] = schema
+        _settings["attempts"] = attempts
+        _settings["backoff"] = float(backoff)
 
 
 def connect() -> psycopg.Connection:
@@ -194,7 +238,7 @@ def connect() -> psycopg.Connection:
         factory = _settings["factory"]
     try:
         if factory is None:
-            return psycopg.connect("", autocommit=True)
+            return psycopg.connect("", autocommit=True, prepare_threshold=None)
         return factory()
     except psycopg.Error as e:
         raise _translate(e) from e
@@ -227,13 +271,70 @@ def _function(conn: psycopg.Connection, name: str, schema: Optional[str]) -> sql
         row = conn.execute(
             "SELECT n.nspname FROM pg_catalog.pg_extension e"
             " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
-            " WHERE e.extname = %s", (EXTENSION,)).fetchone()
+            " WHERE e.extname = %s", (EXTENSION,), prepare=False).fetchone()
         if row is None:
             database = conn.info.dbname
             raise BatchError(f"the {EXTENSION} extension is not installed in database {database!r}",
                              hint=f"CREATE EXTENSION {EXTENSION}; as a superuser, or connect to another database")
         schema = row[0]
     return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+
+
+#
+# Retries
+#
+
+# SQLSTATEs of a session the server ended or would not start: the operator
+# or a crash ended it (57P01, 57P02), or the server is starting up or in
+# recovery (57P03). Class 08 is a connection exception; no SQLSTATE at all
+# means libpq lost or never had the connection.
+_SESSION_ENDED = {"57P01", "57P02", "57P03"}
+_T = TypeVar("_T")
+
+
+def _connection_lost(error: BaseException) -> bool:
+    """Whether a failure means the connection died, so that a retry on a new one is the way on."""
+    cause = error.__cause__ if isinstance(error, BatchError) else error
+    if not isinstance(cause, psycopg.OperationalError):
+        return False
+    sqlstate = cause.sqlstate or cause.diag.sqlstate
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _SESSION_ENDED
+
+
+def _request_id(request_id: Any) -> Optional[uuid.UUID]:
+    if request_id is None:
+        return uuid.uuid4()
+    if request_id is False:
+        return None
+    if isinstance(request_id, uuid.UUID):
+        return request_id
+    if isinstance(request_id, str):
+        return uuid.UUID(request_id)      # ValueError if it is not one
+    raise TypeError(f"request_id must be a uuid.UUID or str, not {type(request_id).__name__}")
+
+
+def _with_retries(call: Callable[[psycopg.Connection], _T], conn: Optional[psycopg.Connection],
+                  request_id: Optional[uuid.UUID]) -> _T:
+    """Runs call(connection) in one transaction; on connection loss again on a new connection.
+
+    Only with a request_id (the server makes the retry of a committed attempt
+    return its batch) and without conn= (which cannot be reconnected).
+    """
+    with _lock:
+        attempts, backoff = _settings["attempts"], _settings["backoff"]
+    if conn is not None or request_id is None:
+        attempts = 1
+    for attempt in range(1, attempts + 1):
+        try:
+            with _transaction(conn) as c:
+                return call(c)
+        except BatchError as e:
+            e.request_id, e.attempts = request_id, attempt
+            if attempt == attempts or not _connection_lost(e):
+                raise
+        delay = min(MAX_BACKOFF, backoff * 2 ** (attempt - 1))
+        time.sleep(delay * random.uniform(0.5, 1.0))
+    raise AssertionError("unreachable")
 
 
 #
@@ -304,41 +405,72 @@ def _jobs(jobs: Any) -> Optional[Jsonb]:
 
 def create_batch(batch_type: str, configuration_id: int, step_id: int, allow_duplicate: bool = False,
                  jobs: Optional[Iterable[Dict[str, Any]]] = None, *, schema: Optional[str] = None,
-                 conn: Optional[psycopg.Connection] = None) -> int:
+                 conn: Optional[psycopg.Connection] = None,
+                 request_id: Union[None, bool, str, uuid.UUID] = None) -> int:
     """Creates a batch and one job per element of ``jobs`` (dicts), all or nothing; returns its id.
 
     Raises ``DuplicateBatchError`` if the key (configuration_id, batch_type)
     has an active (INITIATED or ACTIVE) batch, unless ``allow_duplicate`` is
     True: then the new batch is an intentional duplicate whose
     ``duplicate_of`` names the existing one.
+
+    ``request_id`` (a uuid; one is made when None) is sent with every
+    attempt: if the connection is lost, the call reconnects and retries
+    (``configure(attempts=...)``), and a retry of an attempt that committed
+    returns that attempt's batch. ``request_id=False`` sends none and does not
+    retry.
     """
     if not isinstance(allow_duplicate, bool):
         raise TypeError(f"allow_duplicate must be True or False, not {allow_duplicate!r}")
     params = (_text("batch_type", batch_type), _integer("configuration_id", configuration_id),
               _integer("step_id", step_id), allow_duplicate, _jobs(jobs))
-    with _transaction(conn) as c:
-        query = sql.SQL("SELECT {}(%s::text, %s::integer, %s::integer, %s::boolean, %s::jsonb)").format(
-            _function(c, "irp_create_batch", schema))
-        return c.execute(query, params).fetchone()[0]
+    rid = _request_id(request_id)
+
+    def call(c: psycopg.Connection) -> int:
+        if rid is None:
+            query = sql.SQL("SELECT {}(%s::text, %s::integer, %s::integer, %s::boolean, %s::jsonb)")
+            args: tuple = params
+        else:
+            query = sql.SQL("SELECT {}(%s::text, %s::integer, %s::integer, %s::boolean, %s::jsonb, %s::uuid)")
+            args = params + (rid,)
+        query = query.format(_function(c, "irp_create_batch", schema))
+        return c.execute(query, args, prepare=False).fetchone()[0]
+
+    return _with_retries(call, conn, rid)
 
 
 def ensure_batch(batch_type: str, configuration_id: int, step_id: int,
                  jobs: Optional[Iterable[Dict[str, Any]]] = None, *, schema: Optional[str] = None,
-                 conn: Optional[psycopg.Connection] = None) -> EnsuredBatch:
+                 conn: Optional[psycopg.Connection] = None,
+                 request_id: Union[None, bool, str, uuid.UUID] = None) -> EnsuredBatch:
     """The idempotent re-run: returns ``EnsuredBatch(batch_id, created)``.
 
     If the key has an active batch, returns the one a duplicate error would
     name, with ``created`` False and no jobs added; otherwise creates the
     batch with its jobs, ``created`` True. Concurrent calls for one key all
     return the same id, exactly one with ``created`` True.
+
+    ``request_id`` and retries as for ``create_batch()``: after a lost reply
+    the retry reports what the first attempt did (``created`` True if it
+    created the batch).
     """
     params = (_text("batch_type", batch_type), _integer("configuration_id", configuration_id),
               _integer("step_id", step_id), _jobs(jobs))
-    with _transaction(conn) as c:
-        query = sql.SQL("SELECT batch_id, created FROM {}(%s::text, %s::integer, %s::integer, %s::jsonb)").format(
-            _function(c, "irp_ensure_batch", schema))
-        batch_id, created = c.execute(query, params).fetchone()
+    rid = _request_id(request_id)
+
+    def call(c: psycopg.Connection) -> EnsuredBatch:
+        if rid is None:
+            query = sql.SQL("SELECT batch_id, created FROM {}(%s::text, %s::integer, %s::integer, %s::jsonb)")
+            args: tuple = params
+        else:
+            query = sql.SQL("SELECT batch_id, created FROM {}(%s::text, %s::integer, %s::integer, %s::jsonb,"
+                            " %s::uuid)")
+            args = params + (rid,)
+        query = query.format(_function(c, "irp_ensure_batch", schema))
+        batch_id, created = c.execute(query, args, prepare=False).fetchone()
         return EnsuredBatch(batch_id, created)
+
+    return _with_retries(call, conn, rid)
 
 
 def get_active_batches_for_config(configuration_id: int, batch_type: Optional[str] = None, *,
@@ -356,7 +488,7 @@ def get_active_batches_for_config(configuration_id: int, batch_type: Optional[st
                         " FROM {}(%s::integer, %s::text)").format(
             _function(c, "irp_get_active_batches_for_config", schema))
         with c.cursor(row_factory=dict_row) as cur:
-            return cur.execute(query, params).fetchall()
+            return cur.execute(query, params, prepare=False).fetchall()
 
 
 def preflight(configuration_id: int, batch_types: Iterable[str], *, schema: Optional[str] = None,
@@ -376,7 +508,8 @@ def preflight(configuration_id: int, batch_types: Iterable[str], *, schema: Opti
                         " job_count, duplicate_of FROM {}(%s::integer, %s::text[])").format(
             _function(c, "irp_batch_preflight", schema))
         with c.cursor(row_factory=dict_row) as cur:
-            return cur.execute(query, (_integer("configuration_id", configuration_id), types)).fetchall()
+            return cur.execute(query, (_integer("configuration_id", configuration_id), types),
+                               prepare=False).fetchall()
 
 
 def cancel_batch(batch_id: int, reason: str = "Cancelled by user", *, schema: Optional[str] = None,
@@ -390,4 +523,4 @@ def cancel_batch(batch_id: int, reason: str = "Cancelled by user", *, schema: Op
     params = (_integer("batch_id", batch_id), _text("reason", reason))
     with _transaction(conn) as c:
         query = sql.SQL("SELECT {}(%s::integer, %s::text)").format(_function(c, "irp_cancel_batch", schema))
-        return c.execute(query, params).fetchone()[0]
+        return c.execute(query, params, prepare=False).fetchone()[0]
