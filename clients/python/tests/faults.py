@@ -22,6 +22,7 @@ conninfo from ``conninfo()`` says so), or there would be nothing to read.
 import socket
 import struct
 import threading
+import time
 from typing import Callable, List, Optional
 
 Message = Callable[[bytes, bytes], bool]   # (type byte, payload) -> drop here?
@@ -46,6 +47,7 @@ class FaultProxy:
         self.dropped = 0             # connections closed by a fault
         self._faults: List[Message] = []
         self._refuse = 0
+        self._paused = False
         self._lock = threading.Lock()
         self._sockets: List[socket.socket] = []
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -70,6 +72,10 @@ class FaultProxy:
     def refuse(self, times: int) -> None:
         with self._lock:
             self._refuse += times
+
+    def pause(self) -> None:
+        """From now on nothing more reaches the clients (until close())."""
+        self._paused = True
 
     def armed(self) -> int:
         with self._lock:
@@ -154,6 +160,8 @@ class FaultProxy:
                         raise ConnectionAbortedError("fault injected")
                     out += buffer[:1 + length]
                     buffer = buffer[1 + length:]
+                while self._paused and not self._closed:
+                    time.sleep(0.01)
                 client.sendall(out)
         except ConnectionAbortedError:
             with self._lock:
