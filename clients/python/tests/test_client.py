@@ -51,10 +51,12 @@ def test_duplicate_error_reads_quotes_and_active_status(db, config_id, step_id):
 def test_duplicate_error_without_the_guards_message(database, config_id, step_id):
     """PostgreSQL's bare unique violation (here: the trigger switched off) is still a DuplicateBatchError."""
     irp.create_batch("EDM_CREATION", config_id, step_id)
-    replica = OPTIONS + " -c session_replication_role=replica"
-    with psycopg.connect(dbname=database, autocommit=True, options=replica) as conn:
+    # SET LOCAL in a transaction, not a startup option: pgbouncer (test/pgbouncer.sh) drops those.
+    with psycopg.connect(dbname=database, autocommit=True, options=OPTIONS) as conn:
         with pytest.raises(irp.DuplicateBatchError) as info:
-            irp.create_batch("EDM_CREATION", config_id, step_id, conn=conn)
+            with conn.transaction():
+                conn.execute("SET LOCAL session_replication_role = replica")
+                irp.create_batch("EDM_CREATION", config_id, step_id, conn=conn)
     e = info.value
     assert e.message == 'duplicate key value violates unique constraint "idx_batch_unique_active"'
     assert (e.batch_id, e.status, e.configuration_id, e.batch_type) == (None, None, config_id, "EDM_CREATION")
