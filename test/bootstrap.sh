@@ -15,6 +15,7 @@ packages=(
   jupyter-nbconvert python3-ipykernel  # runs the Step 03 notebook headless
   gnuplot-nox                       # the benchmark's chart
   libipc-run-perl                   # PostgreSQL::Test::Cluster, for the TAP tests in t/
+  pgbouncer                         # the Python client's suite through a pooler (test/pgbouncer.sh)
 )
 
 missing=()

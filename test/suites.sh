@@ -79,6 +79,21 @@ bash test/python_client.sh 2>&1 | tee python_client.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "$(grep -cE '^ok [0-9]' python_client.log) $(grep -cE '^not ok [0-9]' python_client.log)" > counts/python_client
 
+# The same, through pgbouncer in transaction pooling mode (test/pgbouncer.sh
+# starts it on a free port in front of this cluster).
+echo "== Python client through pgbouncer"
+timeout 900 bash test/pgbouncer.sh 2>&1 | tee pgbouncer.log
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+echo "$(grep -cE '^ok [0-9]' pgbouncer.log) $(grep -cE '^not ok [0-9]' pgbouncer.log)" > counts/pgbouncer
+
+# Failover: a primary and a synchronous, then an asynchronous, standby of its
+# own (test/failover.py), the primary stopped immediately while the Python
+# client creates batches with retries, the standby promoted.
+echo "== failover"
+timeout 600 /usr/bin/python3 test/failover.py 2>&1 | tee failover.log
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+echo "$(grep -cE '^ok [0-9]' failover.log) $(grep -cE '^not ok [0-9]' failover.log)" > counts/failover
+
 # Stress, for a few seconds; the outside load, 3 seconds per isolation level.
 run_stress 5
 run_outside_load 3
