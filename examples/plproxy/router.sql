@@ -172,7 +172,6 @@ AS $fn$
 DECLARE
     opts text[];
     parts text[];
-    modular boolean;
     n integer;
 BEGIN
     SELECT s.srvoptions INTO opts FROM pg_foreign_server s WHERE s.srvname = 'irp_shards';
@@ -183,14 +182,9 @@ BEGIN
     END IF;
     SELECT array_agg(substr(o, strpos(o, '=') + 1) ORDER BY substring(o FROM '^p([0-9]+)=')::integer)
       INTO parts FROM unnest(opts) o WHERE o ~ '^p[0-9]+=';
-    modular := coalesce('modular_mapping=1' = ANY (opts), false);
     n := coalesce(cardinality(parts), 0);
     IF n = 0 THEN
         RAISE EXCEPTION 'server irp_shards names no partitions (options p0, p1, ...)' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF NOT modular AND (n & (n - 1)) <> 0 THEN
-        RAISE EXCEPTION 'server irp_shards has % partitions: PL/Proxy needs a power of two unless modular_mapping is 1', n
-              USING ERRCODE = 'invalid_parameter_value';
     END IF;
     FOR i IN 0 .. n - 1 LOOP
         partition := i;
