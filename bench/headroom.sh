@@ -33,11 +33,14 @@ mkdir -p "$tmp"
 
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
-# A counter for new configuration ids, and the history.
-prepare() {  # prepare DB: the counter; the history, made through DB's API
-  q -d "$1" -c "CREATE SCHEMA irp_bench" -c "CREATE SEQUENCE irp_bench.configuration START WITH 1000000"
+# The counter for new configuration ids (in the database pgbench connects to).
+counter() { q -d "$1" -c "CREATE SCHEMA irp_bench" -c "CREATE SEQUENCE irp_bench.configuration START WITH 1000000"; }
+# history DB [WHERE]: the history's batches, made with irp_create_batch in DB
+# (for a shard, only its configurations).
+history() {
   q -d "$1" -c "SELECT irp.irp_create_batch(t, c, 3, false, '[{\"edm\": \"A\"}, {\"edm\": \"B\"}]')
-                  FROM generate_series(1, $history) c, unnest('{EDM_CREATION,PORTFOLIO_CREATION}'::text[]) t" >/dev/null
+                  FROM generate_series(1, $history) c, unnest('{EDM_CREATION,PORTFOLIO_CREATION}'::text[]) t
+                 WHERE ${2:-true}" >/dev/null
 }
 finish_history() {  # finish_history SHARD_DB: nine in ten batches of the history COMPLETED
   q -d "$1" -c "UPDATE irp.irp_batch SET status = 'COMPLETED', completed_ts = now() WHERE configuration_id % 10 <> 0" \
@@ -59,8 +62,10 @@ CREATE SERVER irp_shards FOREIGN DATA WRAPPER plproxy OPTIONS (p0 :'conn0', p1 :
 CREATE USER MAPPING FOR CURRENT_USER SERVER irp_shards OPTIONS (user :'user', password :'password');
 SQL
 q -d irp_hr_router -c "SELECT * FROM irp_router.check_cluster()" >/dev/null
-prepare irp_hr_single
-prepare irp_hr_router
+counter irp_hr_single
+counter irp_hr_router
+history irp_hr_single
+for s in 0 1; do history irp_hr_shard_$s "irp_shard.configuration_partition(c, 2) = $s"; done
 for db in irp_hr_single irp_hr_shard_0 irp_hr_shard_1; do finish_history "$db"; done
 
 cat > "$tmp/step03.pgbench" <<'EOF'
