@@ -302,6 +302,17 @@ matches "with modular_mapping, 3 partitions are accepted, and check_cluster() re
 router "ALTER SERVER irp_shards OPTIONS (DROP p2, DROP modular_mapping)" > /dev/null
 check "check_cluster() passes again" "2" "$(router "SELECT count(*) FROM irp_router.check_cluster()")"
 
+# A shard the router cannot reach: PL/Proxy reports it as its own error,
+# SQLSTATE XX000 (not a connection-failure 08xxx); the client sees no
+# difference between "not sent" and "sent, reply lost" (docs/scaling.md).
+router "ALTER SERVER irp_shards OPTIONS (SET p1 'host=${PGHOST:-localhost} port=${PGPORT:-5432} dbname=irp_pp_missing')" > /dev/null
+matches "an unreachable shard: the router's error is XX000 naming the shard" \
+  "^ERROR:  XX000: PL/Proxy function irp\.irp_create_batch\(5\): \[irp_pp_missing\] PQconnectPoll: " \
+  "$(router "SELECT irp.irp_create_batch('ANALYSIS', $B, 3)")"
+check "the other shard still answers" "$(shard 0 "SELECT count(*) FROM irp.irp_get_active_batches_for_config($A)")" \
+  "$(router "SELECT count(*) FROM irp.irp_get_active_batches_for_config($A)")"
+router "ALTER SERVER irp_shards OPTIONS (SET p1 'host=${PGHOST:-localhost} port=${PGPORT:-5432} dbname=${SHARDS[1]}')" > /dev/null
+
 #
 # A shard's identity survives pg_dump and restore (the tables and their
 # sequences are ordinary objects: pg_dump writes INCREMENT BY, START WITH and

@@ -28,7 +28,8 @@
 -- The API functions take their arguments one per line, so that adding an
 -- argument (the trailing request_id uuid DEFAULT NULL of irp_create_batch and
 -- irp_ensure_batch) is one added line; PL/Proxy passes every argument on.
--- Their COMMENTs name them without arguments for the same reason. A changed
+-- Their COMMENTs name them without arguments for the same reason. They are
+-- VOLATILE, the listings too: PL/Proxy accepts nothing else. A changed
 -- signature needs the old function dropped first (DROP FUNCTION IF EXISTS
 -- with the old argument types), or the new one is an overload.
 
