@@ -8,7 +8,8 @@
 # SQLSTATE and that the Python client still tells a duplicate from them, that
 # a router rollback leaves a shard's committed call, that the shards refuse a
 # misrouted batch, that irp_router.check_cluster() catches a misconfigured
-# cluster and PL/Proxy a partition count that is not a power of two, and that
+# cluster and PL/Proxy a partition count that is not a power of two, what an
+# unreachable shard looks like through the router, and that
 # a shard's identity survives pg_dump and restore.
 #
 # Creates and drops the databases irp_pp_router, irp_pp_shard_0,
