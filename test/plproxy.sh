@@ -275,6 +275,23 @@ ensure: True False True
 listing: ['ANALYSIS'] [True]" "$(grep -E '^(cancel|ensure|listing):' <<< "$out")"
 
 #
+# router.sql again, with a trailing argument added by one line (as request_id
+# will be): the function is replaced, not overloaded; then as it is
+#
+sigs="SELECT string_agg(p.oid::regprocedure::text, ' ' ORDER BY p.oid::regprocedure::text) FROM pg_proc p
+       WHERE p.pronamespace = 'irp'::regnamespace AND p.proname IN ('irp_create_batch', 'irp_ensure_batch')"
+sed -e '/^    , jobs             jsonb DEFAULT NULL$/a\    , request_id       uuid DEFAULT NULL' \
+  examples/plproxy/router.sql > "$tmp/router_request_id.sql"
+check "adding request_id is one line per function" "2" \
+  "$(diff examples/plproxy/router.sql "$tmp/router_request_id.sql" | grep -c '^>')"
+out=$(PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -d "$ROUTER" -f "$tmp/router_request_id.sql" 2>&1 && router "$sigs")
+check "router.sql with the added line replaces both functions" \
+  "irp.irp_create_batch(text,integer,integer,boolean,jsonb,uuid) irp.irp_ensure_batch(text,integer,integer,jsonb,uuid)" "$out"
+out=$(PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -d "$ROUTER" -f examples/plproxy/router.sql 2>&1 && router "$sigs")
+check "router.sql as it is puts the current signatures back" \
+  "irp.irp_create_batch(text,integer,integer,boolean,jsonb) irp.irp_ensure_batch(text,integer,integer,jsonb)" "$out"
+
+#
 # Every configuration's batches are on one shard (what keeps the guard whole)
 #
 both=$(comm -12 <(shard 0 "SELECT DISTINCT configuration_id FROM irp.irp_batch ORDER BY 1" | sort) \

@@ -25,13 +25,14 @@
 -- Each routed call commits on its shard when it returns: rolling back the
 -- router's transaction does not undo it (docs/scaling.md).
 --
--- The API functions take their arguments one per line, so that adding an
--- argument (the trailing request_id uuid DEFAULT NULL of irp_create_batch and
--- irp_ensure_batch) is one added line; PL/Proxy passes every argument on.
--- Their COMMENTs name them without arguments for the same reason. They are
--- VOLATILE, the listings too: PL/Proxy accepts nothing else. A changed
--- signature needs the old function dropped first (DROP FUNCTION IF EXISTS
--- with the old argument types), or the new one is an overload.
+-- The API functions take their arguments one per line, commas first, so
+-- that adding an argument (the trailing request_id uuid DEFAULT NULL of
+-- irp_create_batch and irp_ensure_batch) is one added line; PL/Proxy passes
+-- every argument on. Their COMMENTs name them without arguments, and the
+-- script drops the router's previous API functions before it creates them
+-- (the router holds no data), so a changed signature replaces the old one
+-- instead of adding an overload. Grants on them are to be made again after a
+-- run. They are VOLATILE, the listings too: PL/Proxy accepts nothing else.
 
 \set ON_ERROR_STOP on
 \if :{?schema}
@@ -77,12 +78,33 @@ COMMENT ON FUNCTION irp_router.batch_partition(integer) IS
 -- The API, as on the shards (extension/api.sql)
 --
 
-CREATE OR REPLACE FUNCTION :"schema".irp_create_batch(
-    batch_type       text,
-    configuration_id integer,
-    step_id          integer,
-    allow_duplicate  boolean DEFAULT false,
-    jobs             jsonb DEFAULT NULL)
+-- The previous definitions, whatever their argument lists.
+SET LOCAL irp_router.api_schema = :'schema';
+DO $drop$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure
+          FROM pg_catalog.pg_proc p
+          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+          JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
+         WHERE n.nspname OPERATOR(pg_catalog.=) pg_catalog.current_setting('irp_router.api_schema')
+           AND l.lanname OPERATOR(pg_catalog.=) 'plproxy'
+           AND p.proname OPERATOR(pg_catalog.=) ANY ('{irp_create_batch,irp_ensure_batch,irp_cancel_batch,irp_get_active_batches_for_config,irp_batch_preflight}'::pg_catalog.name[])
+    LOOP
+        EXECUTE pg_catalog.format('DROP FUNCTION %s', f);
+    END LOOP;
+END
+$drop$;
+
+CREATE FUNCTION :"schema".irp_create_batch(
+      batch_type       text
+    , configuration_id integer
+    , step_id          integer
+    , allow_duplicate  boolean DEFAULT false
+    , jobs             jsonb DEFAULT NULL
+)
 RETURNS integer
 LANGUAGE plproxy VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -93,11 +115,12 @@ $plproxy$;
 COMMENT ON FUNCTION :"schema".irp_create_batch IS
     'Router: irp_create_batch on the shard of configuration_id (committed there when it returns)';
 
-CREATE OR REPLACE FUNCTION :"schema".irp_ensure_batch(
-    batch_type       text,
-    configuration_id integer,
-    step_id          integer,
-    jobs             jsonb DEFAULT NULL)
+CREATE FUNCTION :"schema".irp_ensure_batch(
+      batch_type       text
+    , configuration_id integer
+    , step_id          integer
+    , jobs             jsonb DEFAULT NULL
+)
 RETURNS TABLE (batch_id integer, created boolean)
 LANGUAGE plproxy VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -108,9 +131,10 @@ $plproxy$;
 COMMENT ON FUNCTION :"schema".irp_ensure_batch IS
     'Router: irp_ensure_batch on the shard of configuration_id (committed there when it returns)';
 
-CREATE OR REPLACE FUNCTION :"schema".irp_cancel_batch(
-    batch_id integer,
-    reason   text DEFAULT 'Cancelled by user')
+CREATE FUNCTION :"schema".irp_cancel_batch(
+      batch_id integer
+    , reason   text DEFAULT 'Cancelled by user'
+)
 RETURNS boolean
 LANGUAGE plproxy VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -121,9 +145,10 @@ $plproxy$;
 COMMENT ON FUNCTION :"schema".irp_cancel_batch IS
     'Router: irp_cancel_batch on the shard the batch id names (committed there when it returns)';
 
-CREATE OR REPLACE FUNCTION :"schema".irp_get_active_batches_for_config(
-    configuration_id integer,
-    batch_type       text DEFAULT NULL)
+CREATE FUNCTION :"schema".irp_get_active_batches_for_config(
+      configuration_id integer
+    , batch_type       text DEFAULT NULL
+)
 RETURNS TABLE (id integer, batch_type text, status text,
                created_ts timestamptz, job_count bigint, duplicate_of integer)
 LANGUAGE plproxy VOLATILE
@@ -135,9 +160,10 @@ $plproxy$;
 COMMENT ON FUNCTION :"schema".irp_get_active_batches_for_config IS
     'Router: irp_get_active_batches_for_config on the shard of configuration_id';
 
-CREATE OR REPLACE FUNCTION :"schema".irp_batch_preflight(
-    configuration_id integer,
-    batch_types      text[])
+CREATE FUNCTION :"schema".irp_batch_preflight(
+      configuration_id integer
+    , batch_types      text[]
+)
 RETURNS TABLE (batch_type text, batch_id integer, status text,
                created_ts timestamptz, created_by text, job_count bigint, duplicate_of integer)
 LANGUAGE plproxy VOLATILE
