@@ -9,7 +9,8 @@
 # a router rollback leaves a shard's committed call, that the shards refuse a
 # misrouted batch, that irp_router.check_cluster() catches a misconfigured
 # cluster and PL/Proxy a partition count that is not a power of two, what an
-# unreachable shard looks like through the router, and that
+# unreachable shard looks like through the router, that adding request_id to
+# router.sql is one line per function that replaces the signature, and that
 # a shard's identity survives pg_dump and restore.
 #
 # Creates and drops the databases irp_pp_router, irp_pp_shard_0,
