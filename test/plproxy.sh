@@ -9,8 +9,8 @@
 # a router rollback leaves a shard's committed call, that the shards refuse a
 # misrouted batch, that irp_router.check_cluster() catches a misconfigured
 # cluster and PL/Proxy a partition count that is not a power of two, what an
-# unreachable shard looks like through the router, that adding request_id to
-# router.sql is one line per function that replaces the signature, and that
+# unreachable shard looks like through the router, that the router's API has
+# the shards' signatures and request_id retries reach their batch, and that
 # a shard's identity survives pg_dump and restore.
 #
 # Creates and drops the databases irp_pp_router, irp_pp_shard_0,
@@ -164,7 +164,7 @@ for s in 0 1; do
   if [ $s -eq 0 ]; then c=$A id=$a1; else c=$B id=$b1; fi
   out=$(router "SELECT irp.irp_create_batch('EDM_CREATION', $c, 4)")
   matches "shard $s's guard refuses a second EDM_CREATION batch for configuration $c (created with another step), SQLSTATE 23505 kept" \
-    "^ERROR:  23505: irp\.irp_create_batch\(5\): \[${SHARDS[$s]}\] REMOTE ERROR: Active batch already exists for configuration $c and batch_type 'EDM_CREATION': Batch ID $id \(status: INITIATED\)$" "$out"
+    "^ERROR:  23505: irp\.irp_create_batch\(6\): \[${SHARDS[$s]}\] REMOTE ERROR: Active batch already exists for configuration $c and batch_type 'EDM_CREATION': Batch ID $id \(status: INITIATED\)$" "$out"
   check "configuration $c still has one batch, on shard $s only" "1 0" \
     "$(sql "${SHARDS[$s]}" "SELECT count(*) FROM irp.irp_batch WHERE configuration_id = $c") $(sql "${SHARDS[$((1 - s))]}" "SELECT count(*) FROM irp.irp_batch WHERE configuration_id = $c")"
 done
@@ -276,21 +276,32 @@ ensure: True False True
 listing: ['ANALYSIS'] [True]" "$(grep -E '^(cancel|ensure|listing):' <<< "$out")"
 
 #
-# router.sql again, with a trailing argument added by one line (as request_id
-# will be): the function is replaced, not overloaded; then as it is
+# The router's API has the shards' signatures (argument names, types and
+# defaults, results), so a client cannot tell them apart; router.sql run
+# again replaces its functions rather than adding overloads
 #
-sigs="SELECT string_agg(p.oid::regprocedure::text, ' ' ORDER BY p.oid::regprocedure::text) FROM pg_proc p
-       WHERE p.pronamespace = 'irp'::regnamespace AND p.proname IN ('irp_create_batch', 'irp_ensure_batch')"
-sed -e '/^    , jobs             jsonb DEFAULT NULL$/a\    , request_id       uuid DEFAULT NULL' \
-  examples/plproxy/router.sql > "$tmp/router_request_id.sql"
-check "adding request_id is one line per function" "2" \
-  "$(diff examples/plproxy/router.sql "$tmp/router_request_id.sql" | grep -c '^>')"
-out=$(PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -d "$ROUTER" -f "$tmp/router_request_id.sql" 2>&1 && router "$sigs")
-check "router.sql with the added line replaces both functions" \
-  "irp.irp_create_batch(text,integer,integer,boolean,jsonb,uuid) irp.irp_ensure_batch(text,integer,integer,jsonb,uuid)" "$out"
-out=$(PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -d "$ROUTER" -f examples/plproxy/router.sql 2>&1 && router "$sigs")
-check "router.sql as it is puts the current signatures back" \
-  "irp.irp_create_batch(text,integer,integer,boolean,jsonb) irp.irp_ensure_batch(text,integer,integer,jsonb)" "$out"
+api="SELECT string_agg(p.proname || '(' || pg_get_function_arguments(p.oid) || ') ' || pg_get_function_result(p.oid), E'\n' ORDER BY p.proname)
+       FROM pg_proc p WHERE p.pronamespace = 'irp'::regnamespace
+        AND p.proname IN ('irp_create_batch', 'irp_ensure_batch', 'irp_cancel_batch', 'irp_get_active_batches_for_config', 'irp_batch_preflight')"
+check "the router's five API functions have the shard's signatures" "$(shard 0 "$api")" "$(router "$api")"
+out=$(PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -d "$ROUTER" -f examples/plproxy/router.sql 2>&1 &&
+      router "SELECT count(*) FROM pg_proc WHERE pronamespace = 'irp'::regnamespace")
+check "router.sql run again: still five functions, no overloads" "5" "$out"
+
+#
+# request_id through the router: the retry of a request reaches the same
+# shard and gets the batch the request created
+#
+R=${on0[2]:-0}
+rid=$(router "SELECT gen_random_uuid()")
+first=$(router "SELECT irp.irp_create_batch('EDM_CREATION', $R, 3, false, '[{\"e\": 1}]', '$rid')")
+check "a create's retry with its request_id through the router returns its batch, no error" "$first" \
+  "$(router "SELECT irp.irp_create_batch('EDM_CREATION', $R, 3, false, '[{\"e\": 1}]', '$rid')")"
+check "... and shard 0 has that one batch, with one job" "1 1" \
+  "$(shard 0 "SELECT count(*) || ' ' || (SELECT count(*) FROM irp.irp_job j JOIN irp.irp_batch b ON b.id = j.batch_id WHERE b.configuration_id = $R)
+              FROM irp.irp_batch WHERE configuration_id = $R")"
+check "irp_ensure_batch's retry with the request_id through the router: the same batch, created true as the first time" \
+  "$first|true" "$(router "SELECT batch_id || '|' || created FROM irp.irp_ensure_batch('EDM_CREATION', $R, 3, '[{\"e\": 1}]', '$rid')")"
 
 #
 # Every configuration's batches are on one shard (what keeps the guard whole)
@@ -326,7 +337,7 @@ check "check_cluster() passes again" "2" "$(router "SELECT count(*) FROM irp_rou
 # difference between "not sent" and "sent, reply lost" (docs/scaling.md).
 router "ALTER SERVER irp_shards OPTIONS (SET p1 'host=${PGHOST:-localhost} port=${PGPORT:-5432} dbname=irp_pp_missing')" > /dev/null
 matches "an unreachable shard: the router's error is XX000 naming the shard" \
-  "^ERROR:  XX000: PL/Proxy function irp\.irp_create_batch\(5\): \[irp_pp_missing\] PQconnectPoll: " \
+  "^ERROR:  XX000: PL/Proxy function irp\.irp_create_batch\(6\): \[irp_pp_missing\] PQconnectPoll: " \
   "$(router "SELECT irp.irp_create_batch('ANALYSIS', $B, 3)")"
 check "the other shard still answers" "$(shard 0 "SELECT count(*) FROM irp.irp_get_active_batches_for_config($A)")" \
   "$(router "SELECT count(*) FROM irp.irp_get_active_batches_for_config($A)")"

@@ -47,7 +47,7 @@ Errors
 
     Behind a PL/Proxy router (docs/scaling.md) a shard's error arrives with its
     SQLSTATE, but its message starts with the router function and the shard
-    (``irp.irp_create_batch(5): [irp_shard_0] REMOTE ERROR: ...``), its detail
+    (``irp.irp_create_batch(6): [irp_shard_0] REMOTE ERROR: ...``), its detail
     with ``Remote detail:``, and the schema, table and constraint names are
     lost. The errors are told apart by SQLSTATE and message, so the same
     exceptions are raised there; ``message`` is the router's. Name the

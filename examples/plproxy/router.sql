@@ -26,9 +26,9 @@
 -- router's transaction does not undo it (docs/scaling.md).
 --
 -- The API functions take their arguments one per line, commas first, so
--- that adding an argument (the trailing request_id uuid DEFAULT NULL of
--- irp_create_batch and irp_ensure_batch) is one added line; PL/Proxy passes
--- every argument on. Their COMMENTs name them without arguments, and the
+-- that adding an argument is one added line (as the trailing request_id of
+-- irp_create_batch and irp_ensure_batch was); PL/Proxy passes every
+-- argument on. Their COMMENTs name them without arguments, and the
 -- script drops the router's previous API functions before it creates them
 -- (the router holds no data), so a changed signature replaces the old one
 -- instead of adding an overload. Grants on them are to be made again after a
@@ -104,6 +104,7 @@ CREATE FUNCTION :"schema".irp_create_batch(
     , step_id          integer
     , allow_duplicate  boolean DEFAULT false
     , jobs             jsonb DEFAULT NULL
+    , request_id       uuid DEFAULT NULL
 )
 RETURNS integer
 LANGUAGE plproxy VOLATILE
@@ -120,6 +121,7 @@ CREATE FUNCTION :"schema".irp_ensure_batch(
     , configuration_id integer
     , step_id          integer
     , jobs             jsonb DEFAULT NULL
+    , request_id       uuid DEFAULT NULL
 )
 RETURNS TABLE (batch_id integer, created boolean)
 LANGUAGE plproxy VOLATILE
