@@ -122,7 +122,7 @@ for b in ${BREAK//,/ }; do
 case "$b" in
   route_by_step)
     router "CREATE OR REPLACE FUNCTION irp.irp_create_batch(batch_type text, configuration_id integer, step_id integer,
-              allow_duplicate boolean DEFAULT false, jobs jsonb DEFAULT NULL) RETURNS integer LANGUAGE plproxy
+              allow_duplicate boolean DEFAULT false, jobs jsonb DEFAULT NULL, request_id uuid DEFAULT NULL) RETURNS integer LANGUAGE plproxy
               AS \$\$ CLUSTER 'irp_shards'; RUN ON irp_router.configuration_partition(step_id); \$\$" ;;
   cancel_by_config)
     router "CREATE OR REPLACE FUNCTION irp.irp_cancel_batch(batch_id integer, reason text DEFAULT 'Cancelled by user')
