@@ -6,7 +6,8 @@
 # The workload is the Step 03 notebook's, for a new configuration each time:
 # irp_batch_preflight for two batch types, then irp_create_batch for
 # EDM_CREATION with 3 jobs and PORTFOLIO_CREATION with 5 jobs, each call its
-# own transaction (as the Python client runs them). The tables first get a
+# own transaction and each create with a request_id of its own (as the Python
+# client runs them). The tables first get a
 # history of HISTORY configurations (two batches each, nine in ten finished).
 #
 # Runs against the cluster of libpq's environment, as a superuser, with the
@@ -71,8 +72,8 @@ for db in irp_hr_single irp_hr_shard_0 irp_hr_shard_1; do finish_history "$db"; 
 cat > "$tmp/step03.pgbench" <<'EOF'
 SELECT nextval('irp_bench.configuration') AS c \gset
 SELECT count(*) FROM irp.irp_batch_preflight(:c, '{EDM_CREATION,PORTFOLIO_CREATION}') p WHERE p.batch_id IS NOT NULL;
-SELECT irp.irp_create_batch('EDM_CREATION', :c, 3, false, '[{"edm": "A"}, {"edm": "B"}, {"edm": "C"}]');
-SELECT irp.irp_create_batch('PORTFOLIO_CREATION', :c, 3, false, '[{"p": 1}, {"p": 2}, {"p": 3}, {"p": 4}, {"p": 5}]');
+SELECT irp.irp_create_batch('EDM_CREATION', :c, 3, false, '[{"edm": "A"}, {"edm": "B"}, {"edm": "C"}]', gen_random_uuid());
+SELECT irp.irp_create_batch('PORTFOLIO_CREATION', :c, 3, false, '[{"p": 1}, {"p": 2}, {"p": 3}, {"p": 4}, {"p": 5}]', gen_random_uuid());
 EOF
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(psql -X -At -d postgres -c 'SELECT version()' | cut -d, -f1)"
