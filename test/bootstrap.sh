@@ -9,6 +9,7 @@ packages=(
   postgresql-15                     # the server the tests run against; also pgbench and amcheck (outside load)
   postgresql-server-dev-15          # pg_config, PGXS, server headers, pg_regress, isolationtester
   postgresql-15-pgtap               # pgTAP
+  postgresql-15-plproxy             # the scale-out router (examples/plproxy, test/plproxy.sh)
   libtap-parser-sourcehandler-pgtap-perl  # pg_prove
   python3-psycopg                   # README's Python example, the Python client, the stress check
   python3-pytest                    # the Python client's tests

@@ -79,6 +79,12 @@ bash test/python_client.sh 2>&1 | tee python_client.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "$(grep -cE '^ok [0-9]' python_client.log) $(grep -cE '^not ok [0-9]' python_client.log)" > counts/python_client
 
+# Scale-out: a PL/Proxy router and two shard databases (examples/plproxy).
+echo "== PL/Proxy router and shards"
+bash test/plproxy.sh 2>&1 | tee plproxy.log
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+echo "$(grep -cE '^ok [0-9]' plproxy.log) $(grep -cE '^not ok [0-9]' plproxy.log)" > counts/plproxy
+
 # Stress, for a few seconds; the outside load, 3 seconds per isolation level.
 run_stress 5
 run_outside_load 3
