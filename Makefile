@@ -38,8 +38,12 @@ REGRESS_OPTS = --inputdir=. --encoding=UTF8
 ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure drop_race
 ISOLATION_OPTS = --inputdir=. --encoding=UTF8 --load-extension=irp_batch
 
-# TAP suites: t/*.pl (PostgreSQL::Test::Cluster; crash recovery, standby)
-TAP_TESTS = 1
+# TAP suites: t/*.pl (PostgreSQL::Test::Cluster; crash recovery, standby).
+# They start clusters of their own, as a user other than root, so
+# make installcheck, which tests an existing server (PGHOST, PGPORT, PGUSER),
+# runs only the two suites above: make installcheck TAP_TESTS=1 adds them
+# (make test does).
+TAP_TESTS ?=
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -58,6 +62,12 @@ BITCODE_CXXFLAGS += -std=c++17
 
 # PGXS tracks no header dependencies: rebuild every object when a header changes.
 $(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.hpp)
+
+# Out-of-tree builds (make -f SRCDIR/Makefile VPATH=SRCDIR, as pg_buildext and
+# dh --with pgxs do for the Debian package) need the object folder.
+ifdef VPATH
+$(shell mkdir -p src)
+endif
 else
 all install installcheck:
 	@echo "$(PG_CONFIG) not found: install postgresql-server-dev-15 (make test and make demo do)" >&2; exit 1
@@ -81,3 +91,20 @@ bench: deps install
 # The stress check alone, for longer: make stress STRESS_SECONDS=600 STRESS_CLIENTS=8
 stress: deps
 	@STRESS_ONLY=1 bash test/run-tests.sh
+
+# Packaging (README, Installation). The version is the control file's
+# default_version; META.json, debian/changelog and clients/python/pyproject.toml
+# must say the same (make test checks: test/meta.py).
+#   make deb    postgresql-15-irp-batch_VERSION-1_ARCH.deb, built with
+#               dpkg-buildpackage in a copy of the tree (packaging/build-deb.sh)
+#   make dist   irp_batch-VERSION.zip for PGXN, with git archive (VERSION as
+#               META.json spells it: SemVer, 1.2 is 1.2.0)
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+DISTVERSION = $(shell python3 -c 'import json; print(json.load(open("META.json"))["version"])')
+.PHONY: deb dist
+deb:
+	@bash packaging/build-deb.sh
+
+dist:
+	git archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ -o $(EXTENSION)-$(DISTVERSION).zip HEAD
+	@echo "$(EXTENSION)-$(DISTVERSION).zip"
