@@ -20,7 +20,7 @@ $sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || fail_early "install f
 # runs the cluster (as root: postgres, since initdb refuses root).
 work=$(mktemp -d /tmp/irp_batch_test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-cp -r Makefile README.md irp_batch.control sql specs expected t test clients examples docs "$work"/
+cp -r Makefile README.md LICENSE irp_batch.control sql specs expected t test clients examples docs "$work"/
 runner=()
 if [ "$(id -u)" -eq 0 ]; then
   chown -R postgres "$work"
