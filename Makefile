@@ -97,14 +97,16 @@ stress: deps
 # must say the same (make test checks: test/meta.py).
 #   make deb    postgresql-15-irp-batch_VERSION-1_ARCH.deb, built with
 #               dpkg-buildpackage in a copy of the tree (packaging/build-deb.sh)
-#   make dist   irp_batch-VERSION.zip for PGXN, with git archive (VERSION as
-#               META.json spells it: SemVer, 1.2 is 1.2.0)
+#   make dist   irp_batch-VERSION.zip for PGXN, with git archive of HEAD
+#               (VERSION as META.json spells it: SemVer, 1.2 is 1.2.0), in
+#               DIST_OUT (default: here)
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 DISTVERSION = $(shell python3 -c 'import json; print(json.load(open("META.json"))["version"])')
 .PHONY: deb dist
 deb:
 	@bash packaging/build-deb.sh
 
+DIST_OUT ?= .
 dist:
-	git archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ -o $(EXTENSION)-$(DISTVERSION).zip HEAD
-	@echo "$(EXTENSION)-$(DISTVERSION).zip"
+	git archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ -o $(DIST_OUT)/$(EXTENSION)-$(DISTVERSION).zip HEAD
+	@echo "$(DIST_OUT)/$(EXTENSION)-$(DISTVERSION).zip"
