@@ -103,7 +103,7 @@ stress: deps
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 DISTVERSION = $(shell python3 -c 'import json; print(json.load(open("META.json"))["version"])')
 .PHONY: deb dist
-deb:
+deb: deps
 	@bash packaging/build-deb.sh
 
 DIST_OUT ?= .

@@ -4,6 +4,7 @@
 #   - META.json against the PGXN spec and the version and licence everywhere
 #     (test/meta.py), and that a version bump the other files miss fails it;
 #   - make dist: irp_batch-VERSION.zip from git archive, whose META.json validates;
+#   - make installcheck: the regression and isolation suites only (make -n);
 #   - make deb: postgresql-15-irp-batch_VERSION-1_ARCH.deb (its build runs the
 #     regression and isolation suites against the package's files), holding
 #     what `make install` installs; lintian: no errors, and every warning
@@ -120,6 +121,17 @@ tap $? "the zip holds one folder irp_batch-$distversion/ with META.json, the con
 echo "$out" | comment
 out=$($PYTHON test/meta.py "$tmp/unzipped/irp_batch-$distversion" 2>&1)
 tap $? "the zip's META.json validates (test/meta.py on the unpacked zip)" "$(grep -A3 '^not ok' <<< "$out")"
+
+#
+# make installcheck: against the server libpq's environment names, the
+# regression and isolation suites and nothing else (suites.sh runs them).
+#
+out=$(make -s -n installcheck PG_CONFIG="$PG_CONFIG" 2>&1)
+if grep -q '/pg_regress ' <<< "$out" && grep -q '/pg_isolation_regress ' <<< "$out" && ! grep -qE 'prove|pg_virtualenv|bootstrap' <<< "$out"; then
+  tap 0 "make installcheck runs pg_regress and pg_isolation_regress, without the TAP suites or a cluster of its own"
+else
+  tap 1 "make installcheck runs pg_regress and pg_isolation_regress, without the TAP suites or a cluster of its own" "$out"
+fi
 
 #
 # make deb
