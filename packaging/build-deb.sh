@@ -35,6 +35,10 @@ else
   make -s -C "$src" clean >/dev/null 2>&1 || true
 fi
 
+# The build's throwaway cluster (dh_pgxs_test: pg_virtualenv) takes PGPORT: a
+# random high one, off the ports other clusters on this machine pick (5432 and
+# up), and never a server of the user's that PGPORT may name.
+export PGPORT=$((20000 + RANDOM % 20000))
 echo "make deb: dpkg-buildpackage -us -uc -b in $src (log: build.log there until it ends)"
 if ! (cd "$src" && dpkg-buildpackage -us -uc -b) > "$tmp/build.log" 2>&1; then
   log=$(mktemp /tmp/irp_batch_deb_build.XXXXXX.log)

@@ -248,7 +248,7 @@ if [ "$got" = "$expected_version" ]; then say 0 "CREATE EXTENSION irp_batch VERS
 EOF
   runner=()
   [ "$(id -u)" -eq 0 ] && runner=(runuser -u postgres --)
-  (cd "$tmp" && "${runner[@]}" pg_virtualenv -t -v 15 -i "--encoding=UTF8 --locale=C.UTF-8" bash "$tmp/smoke.sh" "$extversion") > "$tmp/smoke.out" 2>&1
+  (cd "$tmp" && PGPORT=$((20000 + RANDOM % 20000)) "${runner[@]}" pg_virtualenv -t -v 15 -i "--encoding=UTF8 --locale=C.UTF-8" bash "$tmp/smoke.sh" "$extversion") > "$tmp/smoke.out" 2>&1
   retap $? "the smoke test in a throwaway cluster" < <(grep -E '^(ok|not ok|#)' "$tmp/smoke.out")
   grep -qE '^(ok|not ok) ' "$tmp/smoke.out" || tail -n 20 "$tmp/smoke.out" | comment
 
