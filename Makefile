@@ -19,6 +19,7 @@ OBJS = \
 	src/batch_audit.o \
 	src/event_guard.o \
 	src/drop_guard.o \
+	src/drop_warning.o \
 	src/new_batch.o \
 	src/create_batch.o \
 	src/cancel_batch.o \
@@ -26,8 +27,13 @@ OBJS = \
 	src/result_set.o \
 	src/preflight.o \
 	src/ensure_batch.o
-DATA = sql/irp_batch--1.0.sql sql/irp_batch--1.0--1.1.sql sql/irp_batch--1.1.sql \
-       sql/irp_batch--1.1--1.2.sql sql/irp_batch--1.2.sql
+# Install scripts (extension/). Those of 1.0 to 1.2 are kept as released;
+# from 2.0 the scripts are assembled from pieces by concern.
+DATA = extension/irp_batch--1.0.sql extension/irp_batch--1.0--1.1.sql extension/irp_batch--1.1.sql \
+       extension/irp_batch--1.1--1.2.sql extension/irp_batch--1.2.sql
+DATA_built = extension/irp_batch--2.0.sql extension/irp_batch--1.2--2.0.sql
+# The code: trigger functions, the SQL API, the drop warning, irp_batch_setup().
+CODE_PIECES = extension/triggers.sql extension/api.sql extension/drop_warning.sql extension/setup.sql
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
@@ -35,7 +41,7 @@ REGRESS = scenario direct_dml bad_input audit trigger_safety schema security sea
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out
-ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure drop_race
+ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure
 ISOLATION_OPTS = --inputdir=. --encoding=UTF8 --load-extension=irp_batch
 
 # TAP suites: t/*.pl (PostgreSQL::Test::Cluster; crash recovery, standby).
@@ -64,14 +70,22 @@ BITCODE_CXXFLAGS += -std=c++17
 $(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.hpp)
 
 # Out-of-tree builds (make -f SRCDIR/Makefile VPATH=SRCDIR, as pg_buildext and
-# dh --with pgxs do for the Debian package) need the object folder.
+# dh --with pgxs do for the Debian package) need the folders of what they build.
 ifdef VPATH
-$(shell mkdir -p src)
+$(shell mkdir -p $(sort $(dir $(OBJS) $(DATA_built))))
 endif
 else
 all install installcheck:
 	@echo "$(PG_CONFIG) not found: install postgresql-server-dev-15 (make test and make demo do)" >&2; exit 1
 endif
+
+# A fresh install: the code, then the tables (unless in a restore).
+extension/irp_batch--2.0.sql: extension/header.sql $(CODE_PIECES) extension/install.sql
+	{ echo '-- irp_batch--2.0.sql: made by make from the pieces in extension/; edit those'; cat $^; } > $@
+
+# From 1.2: what goes, the code, then the tables leave the extension.
+extension/irp_batch--1.2--2.0.sql: extension/header.sql extension/update--1.2--2.0.sql $(CODE_PIECES) extension/update--1.2--2.0-end.sql
+	{ echo '-- irp_batch--1.2--2.0.sql: made by make from the pieces in extension/; edit those'; cat $^; } > $@
 
 .PHONY: test demo deps stress bench
 deps:
@@ -100,7 +114,6 @@ stress: deps
 #   make dist   irp_batch-VERSION.zip for PGXN, with git archive of HEAD
 #               (VERSION as META.json spells it: SemVer, 1.2 is 1.2.0), in
 #               DIST_OUT (default: here)
-EXTVERSION = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 DISTVERSION = $(shell python3 -c 'import json; print(json.load(open("META.json"))["version"])')
 .PHONY: deb dist
 deb: deps

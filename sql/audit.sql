@@ -76,8 +76,12 @@ SELECT b.id, b.status, last.status AS recorded
 TRUNCATE irp_batch, irp_job;
 SELECT batch_id, event, details FROM irp_batch_event WHERE details ? 'truncated' ORDER BY id;
 
--- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
-SET irp_batch.confirm_drop = on;
-DROP EXTENSION irp_batch;
+-- Clean up: the extension, then the tables, which are the database's
+-- (drop_guard tests what DROP EXTENSION does to them).
+SET client_min_messages = error;
+DROP EXTENSION irp_batch CASCADE;
+DROP TABLE irp_batch_event, irp_job, irp_batch;
+DROP TYPE batch_status_enum, job_status_enum;
+RESET client_min_messages;
 DROP OWNED BY regress_irp_auditor;
 DROP ROLE regress_irp_auditor;

@@ -91,6 +91,10 @@ SELECT b.id, length(b.batch_type) AS chars, octet_length(b.batch_type) AS bytes,
 SELECT count(*) AS all_types FROM irp_get_active_batches_for_config(1, NULL);
 SELECT irp_create_batch('Ünïcødé batch', 2147483647, 2147483647) > 0 AS max_ids_ok;
 
--- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
-SET irp_batch.confirm_drop = on;
-DROP EXTENSION irp_batch;
+-- Clean up: the extension, then the tables, which are the database's
+-- (drop_guard tests what DROP EXTENSION does to them).
+SET client_min_messages = error;
+DROP EXTENSION irp_batch CASCADE;
+DROP TABLE irp_batch_event, irp_job, irp_batch;
+DROP TYPE batch_status_enum, job_status_enum;
+RESET client_min_messages;

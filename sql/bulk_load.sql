@@ -53,6 +53,10 @@ INSERT INTO irp_batch (step_id, configuration_id, batch_type) VALUES (9, 1000, '
 UPDATE irp_batch SET status = 'INITIATED' WHERE batch_type = 'BULK_COPY' AND configuration_id <= 1000 AND status = 'CANCELLED';
 SELECT count(*) FILTER (WHERE status = 'CANCELLED') AS still_cancelled FROM irp_batch WHERE batch_type = 'BULK_COPY';
 
--- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
-SET irp_batch.confirm_drop = on;
-DROP EXTENSION irp_batch;
+-- Clean up: the extension, then the tables, which are the database's
+-- (drop_guard tests what DROP EXTENSION does to them).
+SET client_min_messages = error;
+DROP EXTENSION irp_batch CASCADE;
+DROP TABLE irp_batch_event, irp_job, irp_batch;
+DROP TYPE batch_status_enum, job_status_enum;
+RESET client_min_messages;

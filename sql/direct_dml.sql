@@ -61,6 +61,17 @@ COPY irp_batch (step_id, configuration_id, batch_type) FROM stdin;
 \.
 SELECT configuration_id, batch_type, status FROM irp_batch WHERE configuration_id BETWEEN 70 AND 72 ORDER BY id;
 
+-- Also a COPY that supplies the ids, by a superuser that owns the tables,
+-- as pg_restore's would: checked (the descriptive error) and audited. A
+-- restore needs no exception: pg_dump creates the triggers after the rows.
+COPY irp_batch (id, step_id, configuration_id, batch_type) FROM stdin;
+900	1	73	RESULTS
+\.
+COPY irp_batch (id, step_id, configuration_id, batch_type) FROM stdin;
+901	1	73	RESULTS
+\.
+SELECT batch_id, event, actor = current_user AS by_me FROM irp_batch_event WHERE batch_id >= 900 ORDER BY id;
+
 -- An intentional duplicate records the batch it duplicates (rule 2) ...
 INSERT INTO irp_batch (step_id, configuration_id, batch_type, duplicate_of) VALUES (1, 42, 'EDM_CREATION', 1);
 -- ... which must be a batch of the same key (23514), must exist (23503), and is not the row itself (23514).
@@ -147,6 +158,10 @@ SELECT configuration_id, batch_type, count(*)
   FROM irp_batch WHERE status IN ('INITIATED', 'ACTIVE') AND duplicate_of IS NULL
  GROUP BY 1, 2 HAVING count(*) > 1;
 
--- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
-SET irp_batch.confirm_drop = on;
-DROP EXTENSION irp_batch;
+-- Clean up: the extension, then the tables, which are the database's
+-- (drop_guard tests what DROP EXTENSION does to them).
+SET client_min_messages = error;
+DROP EXTENSION irp_batch CASCADE;
+DROP TABLE irp_batch_event, irp_job, irp_batch;
+DROP TYPE batch_status_enum, job_status_enum;
+RESET client_min_messages;

@@ -79,6 +79,10 @@ SELECT pg_temp.contents() = :'before' AS nothing_changed;
 SELECT count(*) FROM irp_batch_preflight(42, ARRAY[repeat('x', 255)]);
 SELECT created FROM irp_ensure_batch(repeat('x', 255), 42, 4);
 
--- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
-SET irp_batch.confirm_drop = on;
-DROP EXTENSION irp_batch;
+-- Clean up: the extension, then the tables, which are the database's
+-- (drop_guard tests what DROP EXTENSION does to them).
+SET client_min_messages = error;
+DROP EXTENSION irp_batch CASCADE;
+DROP TABLE irp_batch_event, irp_job, irp_batch;
+DROP TYPE batch_status_enum, job_status_enum;
+RESET client_min_messages;

@@ -67,8 +67,12 @@ SELECT id, batch_type, status, job_count, duplicate_of FROM irp_get_active_batch
 SELECT batch_id, event, reason, actor, details FROM irp_batch_event ORDER BY id;
 
 RESET ROLE;
--- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
-SET irp_batch.confirm_drop = on;
-DROP EXTENSION irp_batch;
+-- Clean up: the extension, then the tables, which are the database's
+-- (drop_guard tests what DROP EXTENSION does to them).
+SET client_min_messages = error;
+DROP EXTENSION irp_batch CASCADE;
+DROP TABLE irp_batch_event, irp_job, irp_batch;
+DROP TYPE batch_status_enum, job_status_enum;
+RESET client_min_messages;
 DROP OWNED BY alice;
 DROP ROLE alice;

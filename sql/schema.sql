@@ -24,14 +24,23 @@ SELECT irp_renamed.irp_create_batch('PORTFOLIO_CREATION', 42, 3) AS third;
 SELECT event, count(*) FROM irp_renamed.irp_batch_event GROUP BY event ORDER BY event;
 DROP SCHEMA irp CASCADE;
 
--- Dropped and created again in the same session: the cached statements follow.
--- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
-SET irp_batch.confirm_drop = on;
-DROP EXTENSION irp_batch;
+-- Dropped and created again in the same session: the cached statements
+-- follow, first over the tables the drop left, then over new ones.
+SET client_min_messages = error;
+DROP EXTENSION irp_batch CASCADE;
+RESET client_min_messages;
+CREATE EXTENSION irp_batch SCHEMA irp_renamed;
+SELECT irp_renamed.irp_create_batch('EDM_CREATION', 42, 3);
+SELECT irp_renamed.irp_create_batch('ANALYSIS', 42, 3) AS attached;
+SET client_min_messages = error;
+DROP EXTENSION irp_batch CASCADE;
+DROP TABLE irp_renamed.irp_batch_event, irp_renamed.irp_job, irp_renamed.irp_batch;
+RESET client_min_messages;
 CREATE EXTENSION irp_batch SCHEMA irp_renamed;
 SELECT irp_renamed.irp_create_batch('EDM_CREATION', 42, 3) AS fresh;
 SELECT irp_renamed.irp_create_batch('EDM_CREATION', 42, 3);
 SELECT irp_renamed.irp_cancel_batch(1);
 
-DROP EXTENSION irp_batch;
-DROP SCHEMA irp_renamed;
+SET client_min_messages = error;
+DROP SCHEMA irp_renamed CASCADE;
+RESET client_min_messages;

@@ -86,9 +86,11 @@ SELECT (SELECT count(*) FROM hostile.irp_batch) + (SELECT count(*) FROM hostile.
 SELECT batch_id, event, reason, details - 'submitted_job_ids' AS details FROM irp_batch_event ORDER BY id;
 
 -- The extension in a schema of its own, called from a search_path without it.
--- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
-SET irp_batch.confirm_drop = on;
-DROP EXTENSION irp_batch;
+SET client_min_messages = error;
+DROP EXTENSION irp_batch CASCADE;
+DROP TABLE irp_batch_event, irp_job, irp_batch;
+DROP TYPE batch_status_enum, job_status_enum;
+RESET client_min_messages;
 CREATE SCHEMA irp;
 CREATE EXTENSION irp_batch SCHEMA irp;
 SET search_path = hostile, pg_catalog;
@@ -105,6 +107,7 @@ SELECT (SELECT count(*) FROM hostile.irp_batch) + (SELECT count(*) FROM hostile.
      + (SELECT count(*) FROM hostile.irp_batch_event) AS hostile_rows;
 SELECT batch_id, event, reason FROM irp.irp_batch_event ORDER BY id;
 
-DROP EXTENSION irp_batch;
-DROP SCHEMA irp;
+SET client_min_messages = error;
+DROP SCHEMA irp CASCADE;
+RESET client_min_messages;
 DROP SCHEMA hostile CASCADE;

@@ -136,9 +136,8 @@ SELECT stmt, pg_temp.outcome(stmt) AS outcome FROM (VALUES
 RESET ROLE;
 SELECT batch_id, event, actor FROM irp_batch_event WHERE batch_id > 4 ORDER BY id;
 
--- Only the owner restores history (a COPY that supplies the ids, as
--- pg_restore does): an application role's COPY of such rows is checked and
--- audited like any other write.
+-- An application role's COPY that supplies the ids is checked and audited
+-- like any other write (so is the owner's: direct_dml).
 GRANT INSERT (id, step_id, configuration_id, batch_type) ON irp_batch TO regress_irp_app;
 \set VERBOSITY terse
 SET ROLE regress_irp_app;
@@ -176,9 +175,13 @@ DROP FUNCTION public.regress_forge();
 SELECT p.proname, p.prosecdef, has_function_privilege('regress_irp_app', p.oid, 'EXECUTE') AS app_may_execute
   FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'irp%' ORDER BY 1;
 
--- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
-SET irp_batch.confirm_drop = on;
-DROP EXTENSION irp_batch;
+-- Clean up: the extension, then the tables, which are the database's
+-- (drop_guard tests what DROP EXTENSION does to them).
+SET client_min_messages = error;
+DROP EXTENSION irp_batch CASCADE;
+DROP TABLE irp_batch_event, irp_job, irp_batch;
+DROP TYPE batch_status_enum, job_status_enum;
+RESET client_min_messages;
 DROP OWNED BY regress_irp_app, regress_irp_reader, regress_irp_batches_only, regress_irp_forger,
   regress_irp_nobody, regress_irp_loader;
 DROP ROLE regress_irp_app, regress_irp_reader, regress_irp_batches_only, regress_irp_forger,

@@ -1,13 +1,14 @@
 --
--- Updating: 1.0 and 1.1, with data, are updated to the newest version by ALTER
--- EXTENSION irp_batch UPDATE. The data is unchanged, the guard still holds,
--- and every member object's definition (read from the catalogs) equals that
--- of a fresh install of the newest version.
+-- Updating: 1.0, 1.1 and 1.2, with data, are updated to the newest version
+-- by ALTER EXTENSION irp_batch UPDATE, and so is a database whose tables 1.2
+-- adopted. The data is unchanged, the guard still holds, and every object of
+-- the extension's schema, member or not (read from the catalogs), is defined
+-- as in a fresh install of the newest version, or as the newest version
+-- adopting the same tables.
 --
 \set VERBOSITY terse
-
-CREATE EXTENSION irp_batch VERSION '1.0';
-SELECT extversion FROM pg_extension WHERE extname = 'irp_batch';
+-- The functions below read tables that come and go.
+SET check_function_bodies = off;
 
 -- Everything in the three tables, as one value.
 CREATE FUNCTION pg_temp.contents() RETURNS text LANGUAGE sql AS $$
@@ -20,57 +21,91 @@ CREATE FUNCTION pg_temp.contents() RETURNS text LANGUAGE sql AS $$
        UNION ALL SELECT last_value::text FROM irp_batch_event_id_seq) s)))
 $$;
 
--- The definition of every member object of the extension, one row per fact.
-CREATE FUNCTION pg_temp.definition() RETURNS TABLE (kind text, name text, definition text)
+-- The definition of every object in schema public and of every member of
+-- the extension, one row per fact; "member" says whether it is the
+-- extension's.
+CREATE FUNCTION pg_temp.definition() RETURNS TABLE (kind text, name text, member boolean, definition text)
 LANGUAGE sql AS $$
   WITH ext AS (SELECT oid FROM pg_extension WHERE extname = 'irp_batch'),
   members AS (
     SELECT d.classid, d.objid FROM pg_depend d, ext
     WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'),
-  rels AS (SELECT c.* FROM pg_class c JOIN members m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid)
-  SELECT 'relation', r.relname, concat_ws(' ', r.relkind, r.relpersistence, obj_description(r.oid, 'pg_class'))
+  rels AS (SELECT c.*, EXISTS (SELECT FROM members m WHERE m.classid = 'pg_class'::regclass AND m.objid = c.oid) AS member
+             FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'S', 'v'))
+  SELECT 'relation', r.relname, r.member,
+         concat_ws(' ', r.relkind, r.relpersistence, obj_description(r.oid, 'pg_class'), r.relowner::regrole)
     FROM rels r
   UNION ALL
-  SELECT 'column', r.relname || '.' || a.attname,
+  SELECT 'column', r.relname || '.' || a.attname, r.member,
          concat_ws(' ', a.attnum, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,
                    pg_get_expr(ad.adbin, ad.adrelid), col_description(r.oid, a.attnum))
     FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
     LEFT JOIN pg_attrdef ad ON ad.adrelid = r.oid AND ad.adnum = a.attnum
     WHERE r.relkind = 'r'
   UNION ALL
-  SELECT 'constraint', r.relname || '.' || con.conname, pg_get_constraintdef(con.oid)
+  SELECT 'constraint', r.relname || '.' || con.conname, r.member, pg_get_constraintdef(con.oid) || ' ' || con.convalidated
     FROM rels r JOIN pg_constraint con ON con.conrelid = r.oid
   UNION ALL
-  SELECT 'index', i.indexrelid::regclass::text,
+  SELECT 'index', i.indexrelid::regclass::text, EXISTS (SELECT FROM members m WHERE m.objid = i.indexrelid),
          pg_get_indexdef(i.indexrelid) || ' ' || coalesce(obj_description(i.indexrelid, 'pg_class'), '')
     FROM rels r JOIN pg_index i ON i.indrelid = r.oid
   UNION ALL
-  SELECT 'trigger', r.relname || '.' || t.tgname,
+  SELECT 'trigger', r.relname || '.' || t.tgname, EXISTS (SELECT FROM members m WHERE m.objid = t.oid),
          concat_ws(' ', pg_get_triggerdef(t.oid), t.tgenabled, obj_description(t.oid, 'pg_trigger'))
     FROM rels r JOIN pg_trigger t ON t.tgrelid = r.oid AND NOT t.tgisinternal
   UNION ALL
-  SELECT 'sequence', r.relname, concat_ws(' ', s.seqtypid::regtype, s.seqstart, s.seqincrement, s.seqmax, s.seqmin, s.seqcache, s.seqcycle)
+  SELECT 'sequence', r.relname, r.member,
+         concat_ws(' ', s.seqtypid::regtype, s.seqstart, s.seqincrement, s.seqmax, s.seqmin, s.seqcache, s.seqcycle)
     FROM rels r JOIN pg_sequence s ON s.seqrelid = r.oid
   UNION ALL
   SELECT 'function', p.oid::regprocedure::text,
+         EXISTS (SELECT FROM members m WHERE m.classid = 'pg_proc'::regclass AND m.objid = p.oid),
          pg_get_functiondef(p.oid) || ' ' || coalesce(obj_description(p.oid, 'pg_proc'), '') || ' '
          || has_function_privilege('public', p.oid, 'EXECUTE')
-    FROM pg_proc p JOIN members m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
+    FROM pg_proc p
+   WHERE p.pronamespace = 'public'::regnamespace
+      OR EXISTS (SELECT FROM members m WHERE m.classid = 'pg_proc'::regclass AND m.objid = p.oid)
   UNION ALL
-  SELECT 'type', t.typname,
+  SELECT 'type', t.typname, EXISTS (SELECT FROM members m WHERE m.classid = 'pg_type'::regclass AND m.objid = t.oid),
          concat_ws(' ', t.typtype, obj_description(t.oid, 'pg_type'),
                    (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid))
-    FROM pg_type t JOIN members m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
+    FROM pg_type t
+   WHERE (t.typnamespace = 'public'::regnamespace AND t.typtype = 'e')
+      OR EXISTS (SELECT FROM members m WHERE m.classid = 'pg_type'::regclass AND m.objid = t.oid)
   UNION ALL
-  SELECT 'event trigger', e.evtname,
+  SELECT 'event trigger', e.evtname, true,
          concat_ws(' ', e.evtevent, e.evttags::text, e.evtfoid::regprocedure, e.evtenabled,
                    obj_description(e.oid, 'pg_event_trigger'))
     FROM pg_event_trigger e JOIN members m ON m.classid = 'pg_event_trigger'::regclass AND m.objid = e.oid
   UNION ALL
-  SELECT 'config', c::regclass::text, coalesce(x.extcondition[i], '')
+  SELECT 'config', c::regclass::text, true, coalesce(x.extcondition[i], '')
     FROM pg_extension x, unnest(x.extconfig) WITH ORDINALITY AS u(c, i) WHERE x.extname = 'irp_batch'
+  UNION ALL
+  SELECT 'initial privileges', pg_describe_object(p.classoid, p.objoid, p.objsubid), true, p.initprivs::text
+    FROM pg_init_privs p, ext
+   WHERE EXISTS (SELECT FROM pg_depend d WHERE d.classid = p.classoid AND d.objid = p.objoid
+                    AND d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e')
+      OR (p.classoid = 'pg_class'::regclass AND EXISTS (SELECT FROM rels r WHERE r.oid = p.objoid))
 $$;
 
+-- Removes the extension and its tables, leaving schema public as it was.
+CREATE FUNCTION pg_temp.uninstall() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  SET LOCAL client_min_messages = error;
+  DROP EXTENSION irp_batch CASCADE;
+  DROP TABLE IF EXISTS irp_batch_result, irp_batch_event, irp_job, irp_batch, irp_step, irp_configuration, irp_cycle;
+  DROP TYPE batch_status_enum, job_status_enum;
+END
+$$;
+
+-- The 2.0 install everything below is compared with.
+CREATE EXTENSION irp_batch;
+CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.definition();
+SELECT kind, member, count(*) AS facts FROM fresh GROUP BY kind, member ORDER BY kind, member;
+SELECT pg_temp.uninstall();
+
+CREATE EXTENSION irp_batch VERSION '1.0';
+SELECT extversion FROM pg_extension WHERE extname = 'irp_batch';
 
 -- As 1.0's README asked: the application role may insert audit rows.
 CREATE ROLE regress_irp_v10_app;
@@ -114,23 +149,16 @@ INSERT INTO irp_batch_event (batch_id, event, actor) VALUES (1, 'CANCELLED', 'fo
 RESET ROLE;
 SELECT batch_id, event, actor, reason FROM irp_batch_event ORDER BY id;
 
--- Every member object is defined as in a fresh install of the newest version.
+-- Every object is defined as in a fresh install of the newest version
+-- (grants on the tables are the DBA's, and not compared).
 CREATE TEMP TABLE updated AS SELECT * FROM pg_temp.definition();
--- The tables hold the test's rows: confirm the drop (drop_guard tests the refusal).
-SET irp_batch.confirm_drop = on;
-DROP EXTENSION irp_batch;
-CREATE EXTENSION irp_batch;
-CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.definition();
-SELECT kind, count(*) AS facts FROM fresh GROUP BY kind ORDER BY kind;
 SELECT 'only after the update' AS side, * FROM (SELECT * FROM updated EXCEPT SELECT * FROM fresh) x
 UNION ALL
 SELECT 'only in a fresh install', * FROM (SELECT * FROM fresh EXCEPT SELECT * FROM updated) y
 ORDER BY 1, 2, 3;
 
 -- 1.1, with data, is updated to the newest version the same way.
-SET irp_batch.confirm_drop = on;
-DROP EXTENSION irp_batch;
-RESET irp_batch.confirm_drop;
+SELECT pg_temp.uninstall();
 CREATE EXTENSION irp_batch VERSION '1.1';
 -- As 1.1's README asks.
 GRANT SELECT, INSERT, UPDATE ON irp_batch, irp_job TO regress_irp_v10_app;
@@ -155,7 +183,67 @@ UNION ALL
 SELECT 'only in a fresh install', * FROM (SELECT * FROM fresh EXCEPT SELECT * FROM updated_11) y
 ORDER BY 1, 2, 3;
 
-SET irp_batch.confirm_drop = on;
+-- 1.2, with data: the 1.2 code runs on the 2.0 library until the update
+-- (its drop guard still refuses, its functions still return the enum).
+SELECT pg_temp.uninstall();
+CREATE EXTENSION irp_batch VERSION '1.2';
+GRANT SELECT, INSERT, UPDATE ON irp_batch, irp_job TO regress_irp_v10_app;
+GRANT SELECT ON irp_batch_event TO regress_irp_v10_app;
+SET ROLE regress_irp_v10_app;
+SELECT irp_create_batch('EDM_CREATION', 8, 1, jobs => '[{"edm": "A"}]') AS a;
+SELECT irp_create_batch('EDM_CREATION', 8, 2, allow_duplicate => true) AS b;
+SELECT irp_cancel_batch(2, 'made with 1.2');
+RESET ROLE;
 DROP EXTENSION irp_batch;
+SELECT id, status, pg_typeof(status) FROM irp_get_active_batches_for_config(8);
+-- A grant of the DBA's on a function whose result type changes: the update
+-- names the statements that restore it.
+REVOKE EXECUTE ON FUNCTION irp_batch_preflight(integer, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION irp_batch_preflight(integer, text[]) TO regress_irp_v10_app;
+SELECT pg_temp.contents() AS before \gset
+\set VERBOSITY default
+ALTER EXTENSION irp_batch UPDATE;
+\set VERBOSITY terse
+SELECT extversion FROM pg_extension WHERE extname = 'irp_batch';
+SELECT pg_temp.contents() = :'before' AS data_unchanged;
+SELECT id, status, pg_typeof(status) FROM irp_get_active_batches_for_config(8);
+SET ROLE regress_irp_v10_app;
+SELECT irp_create_batch('EDM_CREATION', 8, 3);
+RESET ROLE;
+CREATE TEMP TABLE updated_12 AS SELECT * FROM pg_temp.definition();
+SELECT 'only after the update from 1.2' AS side, * FROM (SELECT * FROM updated_12 EXCEPT SELECT * FROM fresh) x
+UNION ALL
+SELECT 'only in a fresh install', * FROM (SELECT * FROM fresh EXCEPT SELECT * FROM updated_12) y
+ORDER BY 1, 2, 3;
+
+-- Tables that 1.2 adopted (with the shape tables it kept for them) end as
+-- 2.0 adopting the same tables leaves them.
+SELECT pg_temp.uninstall();
+\set ECHO none
+\i test/fixtures/init_database.sql
+\i test/fixtures/irp_data.sql
+\set ECHO all
+CREATE EXTENSION irp_batch VERSION '1.2';
+SELECT count(*) > 0 AS shape_recorded FROM irp_adopted_shape;
+SELECT pg_temp.contents() AS before \gset
+ALTER EXTENSION irp_batch UPDATE;
+SELECT pg_temp.contents() = :'before' AS data_unchanged;
+SELECT irp_create_batch('EDM_CREATION', 9, 1) > 0 AS created;
+SELECT irp_create_batch('EDM_CREATION', 9, 1);
+CREATE TEMP TABLE updated_adopted AS SELECT * FROM pg_temp.definition();
+SELECT pg_temp.uninstall();
+\set ECHO none
+\i test/fixtures/init_database.sql
+\i test/fixtures/irp_data.sql
+\set ECHO all
+CREATE EXTENSION irp_batch;
+CREATE TEMP TABLE adopted AS SELECT * FROM pg_temp.definition();
+SELECT kind, member, count(*) AS facts FROM adopted GROUP BY kind, member ORDER BY kind, member;
+SELECT 'only after the update of adopted tables' AS side, * FROM (SELECT * FROM updated_adopted EXCEPT SELECT * FROM adopted) x
+UNION ALL
+SELECT 'only when 2.0 adopts them', * FROM (SELECT * FROM adopted EXCEPT SELECT * FROM updated_adopted) y
+ORDER BY 1, 2, 3;
+
+SELECT pg_temp.uninstall();
 DROP OWNED BY regress_irp_v10_app, regress_irp_v10_admin, regress_irp_v10_other;
 DROP ROLE regress_irp_v10_app, regress_irp_v10_admin, regress_irp_v10_other;

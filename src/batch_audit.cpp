@@ -109,9 +109,6 @@ Datum audit_statement(FunctionCallInfo fcinfo)
                              {}, "Create its triggers with REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows.");
     }
 
-    if (query == Query::AuditInsert && table.restoring) /* restored history brings its own events */
-        return PointerGetDatum(nullptr);
-
     /* The actor is the role that changed the batches; the event is written
      * with the audit table owner's privileges, which no application role
      * needs to have (Security in README). */

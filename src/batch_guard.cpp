@@ -136,11 +136,6 @@ Datum guard_row(FunctionCallInfo fcinfo)
     RowImage image = pg([&] { return read_row(tuple, desc, table); });
     if (image.key_is_null)
         return PointerGetDatum(tuple);
-    /* History being restored from a backup was checked when it was made. */
-    if (!is_update && table.restoring) {
-        release_claim();
-        return PointerGetDatum(tuple);
-    }
     GuardAction action;
     bool stays_active = false; /* an UPDATE of an active row that keeps it active */
     try {

@@ -207,6 +207,18 @@ Problem drop_refused(std::int64_t batches, std::int64_t jobs, std::int64_t event
     return p;
 }
 
+Problem tables_not_set_up(std::string_view schema)
+{
+    Problem p;
+    p.code = Code::ObjectNotInPrerequisiteState;
+    p.message = concat_parts({"irp_batch has no tables in schema ", schema});
+    p.detail = Text("CREATE EXTENSION makes them unless the session has row_security set to off, as a restore of a "
+                    "dump does (the dump brings them); or they were dropped.");
+    p.hint = concat_parts({"SELECT ", schema, ".irp_batch_setup(); creates them, or attaches to existing ones."});
+    p.schema = Text(schema);
+    return p;
+}
+
 Problem trigger_misuse(std::string_view message, std::string_view detail, std::string_view hint)
 {
     Problem p;

@@ -90,6 +90,12 @@ Problem audit_write_refused(std::string_view role, std::string_view operation);
  */
 Problem drop_refused(std::int64_t batches, std::int64_t jobs, std::int64_t events, bool show_counts);
 
+/*
+ * The extension's schema has no table irp_batch (SQLSTATE 55000): CREATE
+ * EXTENSION skipped the tables, as in a restore, or they were dropped.
+ */
+Problem tables_not_set_up(std::string_view schema);
+
 Problem trigger_misuse(std::string_view message, std::string_view detail = {}, std::string_view hint = {});
 
 /* Another BEFORE trigger on table skipped a row function wrote (SQLSTATE 09000). */

@@ -4,14 +4,9 @@
 #include "batch_table.hpp"
 
 extern "C" {
-#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
-#include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/lsyscache.h"
-#include "tcop/pquery.h"
-#include "utils/portal.h"
 }
 
 #include "batch_rules.hpp"
@@ -33,32 +28,6 @@ int column(TupleDesc desc, const char* name, Oid type, Oid other_type = InvalidO
     if (type == InvalidOid && get_typtype(actual) == TYPTYPE_ENUM)
         return attnum; /* status: the extension's batch_status_enum */
     return 0;
-}
-
-/*
- * Whether the client's statement is COPY ... FROM into relid with the id
- * column among its columns (pg_dump's data, as pg_restore or psql -f load
- * it); call through pg().
- */
-bool copying_ids_into(Oid relid)
-{
-    if (ActivePortal == nullptr || ActivePortal->commandTag != CMDTAG_COPY || list_length(ActivePortal->stmts) != 1)
-        return false;
-    auto* planned = static_cast<PlannedStmt*>(linitial(ActivePortal->stmts));
-    if (!IsA(planned, PlannedStmt) || planned->utilityStmt == nullptr || !IsA(planned->utilityStmt, CopyStmt))
-        return false;
-    auto* copy = reinterpret_cast<CopyStmt*>(planned->utilityStmt);
-    if (!copy->is_from || copy->relation == nullptr || copy->query != nullptr ||
-        RangeVarGetRelid(copy->relation, NoLock, true) != relid)
-        return false;
-    if (copy->attlist == NIL)
-        return true; /* every column */
-    ListCell* cell;
-    foreach (cell, copy->attlist) {
-        if (strcmp(strVal(lfirst(cell)), "id") == 0)
-            return true;
-    }
-    return false;
 }
 
 }  // namespace
@@ -83,7 +52,6 @@ const BatchTable& batch_table(FunctionCallInfo fcinfo, Relation rel, std::string
         t.status = column(desc, "status", InvalidOid);
         t.duplicate_of = column(desc, "duplicate_of", INT4OID);
         t.active_index = get_relname_relid("idx_batch_active", t.nsp);
-        t.restoring = copying_ids_into(relid) && has_privs_of_role(GetUserId(), rel->rd_rel->relowner);
         if (t.id && t.configuration_id && t.batch_type && t.status && t.duplicate_of)
             t.relid = relid;
         return t;

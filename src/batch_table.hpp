@@ -25,14 +25,6 @@ struct BatchTable {
     int status;
     int duplicate_of;
     Oid active_index; /* idx_batch_active, InvalidOid if missing (the guard says so when it needs it) */
-    /*
-     * The statement is restoring history: a COPY ... FROM into this table
-     * that supplies the id column, by a role with the table owner's
-     * privileges, as pg_restore and psql -f load pg_dump's data. Its rows
-     * were checked when they were made: the guard does not check them again
-     * and the audit writes no events for them (theirs are restored with them).
-     */
-    bool restoring;
 };
 
 /*

@@ -1,5 +1,11 @@
 /*
- * drop_guard.cpp: the ddl_command_start event trigger that refuses DROP
+ * drop_guard.cpp: for databases still at 1.1 or 1.2, whose tables are
+ * members of the extension (2.0 has no drop guard: its tables are not the
+ * extension's, and drop_warning.cpp only warns). Kept so that installing
+ * this library never takes the protection from a database that has not run
+ * ALTER EXTENSION irp_batch UPDATE yet.
+ *
+ * The ddl_command_start event trigger that refuses DROP
  * EXTENSION irp_batch (and a DROP SCHEMA or DROP OWNED that would drop it)
  * while the extension's tables hold rows, unless irp_batch.confirm_drop is on.
  * Dropping the extension drops its tables, and every batch, job and audit

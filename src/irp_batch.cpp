@@ -12,7 +12,8 @@
  *   batch_guard.cpp   BEFORE INSERT/UPDATE trigger: the duplicate guard
  *   batch_audit.*     statement triggers: the audit trail
  *   event_guard.cpp   statement trigger on irp_batch_event: only its owner writes it
- *   drop_guard.cpp    event trigger: no DROP EXTENSION while the tables hold rows
+ *   drop_warning.cpp  event trigger: DROP EXTENSION ... CASCADE warns that the tables lose the guard
+ *   drop_guard.cpp    1.x event trigger: no DROP EXTENSION while the (member) tables hold rows
  *   create_batch.cpp, cancel_batch.cpp, active_batches.cpp, preflight.cpp,
  *   ensure_batch.cpp: the SQL API
  *   new_batch.*       shared by create and ensure: jobs argument, INSERTs
@@ -34,13 +35,13 @@ extern "C" {
 
 void _PG_init(void);
 
-/* Module load: the extension's settings. */
+/* Module load: the extension's settings (irp_batch.confirm_drop serves databases still at 1.1 or 1.2). */
 void _PG_init(void)
 {
     DefineCustomBoolVariable("irp_batch.confirm_drop",
-                             "Allows dropping the irp_batch extension while its tables hold rows.",
-                             "DROP EXTENSION irp_batch deletes every batch, job and audit event; "
-                             "without this setting it is refused while any exist.",
+                             "Allows dropping the irp_batch extension 1.1 or 1.2 while its tables hold rows.",
+                             "In versions 1.1 and 1.2 DROP EXTENSION irp_batch deletes every batch, job and audit "
+                             "event; without this setting it is refused while any exist. From 2.0 it deletes no row.",
                              &irp::confirm_drop, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("irp_batch");
 }

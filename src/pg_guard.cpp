@@ -77,6 +77,7 @@ int sqlstate_of(Code code) noexcept
     case Code::SerializationFailure: return ERRCODE_T_R_SERIALIZATION_FAILURE;
     case Code::InsufficientPrivilege: return ERRCODE_INSUFFICIENT_PRIVILEGE;
     case Code::DependentObjectsStillExist: return ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST;
+    case Code::ObjectNotInPrerequisiteState: return ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
     case Code::Internal: return ERRCODE_INTERNAL_ERROR;
     }
     return ERRCODE_INTERNAL_ERROR;

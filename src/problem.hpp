@@ -24,6 +24,7 @@ enum class Code {
     SerializationFailure,   /* 40001 */
     InsufficientPrivilege,  /* 42501 */
     DependentObjectsStillExist, /* 2BP01 */
+    ObjectNotInPrerequisiteState, /* 55000 */
     Internal,               /* XX000 */
 };
 

@@ -51,7 +51,7 @@ struct Statement {
 
 /* Rows of irp_get_active_batches_for_config(), given its WHERE condition. */
 #define ACTIVE_ROWS(condition)                                                           \
-    "SELECT b.id, b.batch_type::pg_catalog.text, b.status,"                              \
+    "SELECT b.id, b.batch_type::pg_catalog.text, b.status::pg_catalog.text,"             \
     " b.created_ts::pg_catalog.timestamptz, " JOB_COUNT                                   \
     ", b.duplicate_of FROM @extschema@.irp_batch b"                                      \
     " WHERE b.configuration_id OPERATOR(pg_catalog.=) $1" condition                      \
@@ -132,7 +132,7 @@ const Statement statements[] = {
     {ACTIVE_ROWS(" AND b.batch_type OPERATOR(pg_catalog.=) $2"), 2, {INT4OID, TEXTOID}},
     /* Preflight($1 configuration_id, $2 batch types): each type once, in the
      * order given, with its active batches oldest first or one empty row */
-    {"SELECT t.batch_type, b.id, b.status, b.created_ts::pg_catalog.timestamptz,"
+    {"SELECT t.batch_type, b.id, b.status::pg_catalog.text, b.created_ts::pg_catalog.timestamptz,"
      " b.created_by::pg_catalog.text, b.job_count, b.duplicate_of"
      " FROM (SELECT u.batch_type, pg_catalog.min(u.n) AS n"
      "       FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(batch_type, n) GROUP BY u.batch_type) t"
@@ -143,7 +143,7 @@ const Statement statements[] = {
      "       AND b.status " ACTIVE_BATCH ") b ON true"
      " ORDER BY t.n, b.created_ts, b.id",
      2, {INT4OID, TEXTARRAYOID}},
-    /* RowCounts: batches, jobs, audit events */
+    /* RowCounts: batches, jobs, audit events (the 1.x drop guard) */
     {"SELECT (SELECT pg_catalog.count(*) FROM @extschema@.irp_batch),"
      " (SELECT pg_catalog.count(*) FROM @extschema@.irp_job),"
      " (SELECT pg_catalog.count(*) FROM @extschema@.irp_batch_event)",
@@ -270,6 +270,9 @@ SPIPlanPtr prepared(Query q, Oid nsp)
 
     const Statement& st = statements[static_cast<int>(q)];
     const Text sql = statement_text(st.sql, plans_schema);
+    /* Say what to do, rather than that a relation does not exist. */
+    if (!pg([nsp] { return OidIsValid(get_relname_relid("irp_batch", nsp)); }))
+        throw tables_not_set_up(plans_schema);
     slot = pg([&] {
         SPIPlanPtr plan = SPI_prepare(sql.c_str(), st.nargs, const_cast<Oid*>(st.types.data()));
         if (plan == nullptr)

@@ -29,7 +29,7 @@ enum class Query {
     ActiveForConfig,         /* irp_get_active_batches_for_config, every type */
     ActiveForConfigAndType,  /* irp_get_active_batches_for_config, one type */
     Preflight,               /* irp_batch_preflight */
-    RowCounts,               /* rows in the three tables (the drop guard) */
+    RowCounts,               /* rows in the three tables (the 1.x drop guard) */
     AuditInsert,             /* audit trigger, per statement */
     AuditUpdate,
     AuditDelete,

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Runs README.md's examples against the test cluster and checks what they
-print: the psql session of "Getting started", the Python example (twice), and
-the steps of "Adopting an existing IRP database" on the fixture database.
+print: the psql session of "Getting started", the Python example (twice),
+irp_batch_setup()'s answer shown in "Installation", and the steps of "Adopting
+an existing IRP database" on the fixture database (the report lists exactly
+what the install refuses).
 Connects through libpq's environment (PGHOST, PGPORT, PGUSER); prints TAP."""
 import contextlib
 import io
@@ -66,17 +68,28 @@ def check_adoption(readme):
         rows = conn.execute(report).fetchall()
         check([(r[0], r[1], r[2]) for r in rows] == [(2, "EDM_CREATION", 2), (2, "PORTFOLIO_CREATION", 3)],
               "Adopting: the report lists both keys with duplicates", rows)
+        reported = sorted(int(i) for r in rows for i in re.findall(r"(\d+) \(", r[3]))
         try:
             conn.execute(install)
             check(False, "Adopting: CREATE EXTENSION refuses the duplicates")
         except psycopg.errors.UniqueViolation as e:
             check(e.diag.message_hint.endswith("WHERE id IN (13, 14, 15);"),
                   "Adopting: the refusal's hint gives the cancelling UPDATE", e.diag.message_hint)
+            refused = sorted(int(i) for i in re.findall(r"batch (\d+) \(", e.diag.message_detail))
+            check(reported == refused, "Adopting: the report lists exactly the batches the install refuses",
+                  (reported, refused))
+        check(conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'irp_batch'").fetchone()[0] == 0
+              and conn.execute("SELECT to_regclass('irp_batch_event')").fetchone()[0] is None,
+              "Adopting: the refused install changed nothing")
         conn.execute(resolve)
         check(conn.execute(report).fetchall() == [], "Adopting: after step 3 the report is empty")
         conn.execute(install)
         version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'irp_batch'").fetchone()
         check(version is not None, "Adopting: step 4 installs the extension", version)
+        members = conn.execute("SELECT count(*) FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid"
+                               " WHERE e.extname = 'irp_batch' AND d.deptype = 'e'"
+                               " AND d.classid IN ('pg_class'::regclass, 'pg_type'::regclass)").fetchone()[0]
+        check(members == 0, "Adopting: the tables, sequences and enums stay the database's", members)
         try:
             conn.execute("SELECT irp_create_batch('EDM_CREATION', 2, 2)")
             check(False, "Adopting: the adopted database refuses a duplicate")
@@ -97,6 +110,9 @@ def main():
     fresh_database()
     with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
         conn.execute("CREATE EXTENSION irp_batch")
+        shown = re.search(r"^SELECT irp_batch_setup\(\);\s+-- (.*)$", readme, re.M).group(1)
+        answer = conn.execute("SELECT irp_batch_setup()").fetchone()[0]
+        check(answer == shown, "Installation: irp_batch_setup() after CREATE EXTENSION answers as shown", answer)
 
     first = run_example(code)
     check(first == [], "first run creates the batch and prints nothing", first)

@@ -34,6 +34,12 @@ $sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || fail_early "install f
 work=$(mktemp -d /tmp/irp_batch_test.XXXXXX)
 trap 'rm -rf "$work" "$packaging_log"' EXIT
 cp -r Makefile README.md LICENSE irp_batch.control sql specs expected t test clients examples docs "$work"/
+# The install scripts as built (extension/), before anything runs them.
+mkdir -p "$work/counts"
+echo "== install scripts"
+bash test/install_scripts.sh | tee "$work/install_scripts.log"
+echo "$(grep -cE '^ok [0-9]' "$work/install_scripts.log") $(grep -cE '^not ok [0-9]' "$work/install_scripts.log")" > "$work/counts/install_scripts"
+
 runner=()
 if [ "$(id -u)" -eq 0 ]; then
   chown -R postgres "$work"

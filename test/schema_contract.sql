@@ -1,11 +1,11 @@
--- The schema contract of irp_batch 1.2: types, tables, columns, constraints,
+-- The schema contract of irp_batch 2.0: types, tables, columns, constraints,
 -- the proposal's partial unique index, the triggers and the SQL API.
 \ir pgtap_begin.psql
 CREATE SCHEMA irp;
 CREATE EXTENSION irp_batch SCHEMA irp;
 SET search_path = irp, public;
 
-SELECT plan(80);
+SELECT plan(82);
 
 -- Types
 SELECT enum_has_labels('irp', 'batch_status_enum',
@@ -15,7 +15,7 @@ SELECT enum_has_labels('irp', 'job_status_enum',
   'job_status_enum labels');
 
 -- irp_batch
-SELECT tables_are('irp', ARRAY['irp_batch', 'irp_job', 'irp_batch_event', 'irp_adopted_shape', 'irp_adopted_enum_label'], 'the extension''s tables');
+SELECT tables_are('irp', ARRAY['irp_batch', 'irp_job', 'irp_batch_event'], 'the tables');
 SELECT columns_are('irp', 'irp_batch', ARRAY['id', 'step_id', 'configuration_id', 'batch_type', 'status',
   'duplicate_of', 'cancel_reason', 'created_by', 'created_ts', 'updated_ts', 'completed_ts'], 'irp_batch columns');
 SELECT col_type_is('irp', 'irp_batch', 'id', 'integer', 'irp_batch.id');
@@ -112,12 +112,12 @@ SELECT function_returns('irp', 'irp_cancel_batch', ARRAY['integer', 'text'], 'bo
 SELECT is(pg_get_function_arguments('irp.irp_get_active_batches_for_config'::regproc),
   'configuration_id integer, batch_type text DEFAULT NULL::text', 'irp_get_active_batches_for_config arguments');
 SELECT is(pg_get_function_result('irp.irp_get_active_batches_for_config'::regproc),
-  'TABLE(id integer, batch_type text, status batch_status_enum, created_ts timestamp with time zone, job_count bigint, duplicate_of integer)',
+  'TABLE(id integer, batch_type text, status text, created_ts timestamp with time zone, job_count bigint, duplicate_of integer)',
   'irp_get_active_batches_for_config result');
 SELECT is(pg_get_function_arguments('irp.irp_batch_preflight'::regproc),
   'configuration_id integer, batch_types text[]', 'irp_batch_preflight arguments');
 SELECT is(pg_get_function_result('irp.irp_batch_preflight'::regproc),
-  'TABLE(batch_type text, batch_id integer, status batch_status_enum, created_ts timestamp with time zone, created_by text, job_count bigint, duplicate_of integer)',
+  'TABLE(batch_type text, batch_id integer, status text, created_ts timestamp with time zone, created_by text, job_count bigint, duplicate_of integer)',
   'irp_batch_preflight result');
 SELECT is(pg_get_function_arguments('irp.irp_ensure_batch'::regproc),
   'batch_type text, configuration_id integer, step_id integer, jobs jsonb DEFAULT NULL::jsonb', 'irp_ensure_batch arguments');
@@ -126,31 +126,48 @@ SELECT is(pg_get_function_result('irp.irp_ensure_batch'::regproc),
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'irp'::regnamespace AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
               AND NOT p.proisstrict),
-  ARRAY['irp_batch_audit', 'irp_batch_drop_guard', 'irp_batch_event_guard', 'irp_batch_guard', 'irp_batch_preflight',
+  ARRAY['irp_batch_audit', 'irp_batch_drop_warning', 'irp_batch_event_guard', 'irp_batch_guard', 'irp_batch_preflight',
         'irp_cancel_batch',
         'irp_create_batch', 'irp_ensure_batch', 'irp_get_active_batches_for_config'],
   'the SQL API and the triggers are C++ (LANGUAGE C) and not STRICT');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'irp'::regnamespace AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
               AND 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig)),
-  ARRAY['irp_adopted_enum_label_restore', 'irp_adopted_shape_restore', 'irp_batch_record_shape', 'irp_batch_shape'],
-  'the shape functions (SQL, PL/pgSQL) pin search_path');
+  ARRAY['irp_batch_setup'],
+  'irp_batch_setup (PL/pgSQL) pins search_path');
 SELECT is((SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'irp'::regnamespace AND p.prosecdef), 0::bigint,
   'no function is SECURITY DEFINER');
 
--- Extension membership and pg_dump
+-- Extension membership and pg_dump: the extension owns the code; the
+-- tables, their sequences and the enums are the database's, and no column,
+-- default, constraint or index of theirs depends on the extension.
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'irp_batch'), false, 'the extension is not relocatable');
-SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'irp_batch'$$,
-  ARRAY['irp_batch', 'irp_job', 'irp_batch_event', 'irp_adopted_shape', 'irp_adopted_enum_label',
-        'irp_batch_id_seq', 'irp_job_id_seq', 'irp_batch_event_id_seq'],
-  'pg_dump keeps the rows of the tables and their sequences');
+SELECT set_eq($$SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
+                 WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+                   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'irp_batch')$$,
+  ARRAY['event trigger irp_batch_drop_warning', 'function irp_batch_audit()', 'function irp_batch_drop_warning()',
+        'function irp_batch_event_guard()', 'function irp_batch_guard()',
+        'function irp_batch_preflight(integer,text[])', 'function irp_batch_setup()',
+        'function irp_cancel_batch(integer,text)', 'function irp_create_batch(text,integer,integer,boolean,jsonb)',
+        'function irp_ensure_batch(text,integer,integer,jsonb)',
+        'function irp_get_active_batches_for_config(integer,text)'],
+  'the members of the extension are its functions and its event trigger');
+SELECT is((SELECT extconfig FROM pg_extension WHERE extname = 'irp_batch'), NULL, 'no table is registered with pg_extension_config_dump');
+SELECT set_eq($$SELECT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d
+                 JOIN pg_depend m ON m.classid = d.refclassid AND m.objid = d.refobjid AND m.deptype = 'e'
+                 JOIN pg_extension e ON e.oid = m.refobjid AND e.extname = 'irp_batch'
+                WHERE d.deptype = 'n' AND d.classid <> 'pg_event_trigger'::regclass$$,
+  ARRAY['trigger irp_batch_guard on table irp_batch', 'trigger irp_batch_audit_insert on table irp_batch',
+        'trigger irp_batch_audit_update on table irp_batch', 'trigger irp_batch_audit_delete on table irp_batch',
+        'trigger irp_batch_audit_truncate on table irp_batch', 'trigger irp_batch_event_guard on table irp_batch_event'],
+  'of the tables, only the triggers depend on the extension');
 SELECT is((SELECT count(*) FROM pg_description d JOIN pg_proc p ON p.oid = d.objoid AND d.classoid = 'pg_proc'::regclass
-            WHERE p.pronamespace = 'irp'::regnamespace), 13::bigint, 'every function has a comment');
+            WHERE p.pronamespace = 'irp'::regnamespace), 10::bigint, 'every function has a comment');
 SELECT is((SELECT evtevent || ' ' || array_to_string(evttags, ',') || ' ' || evtfoid::regproc::text
-             FROM pg_event_trigger WHERE evtname = 'irp_batch_drop_guard'),
-  'ddl_command_start DROP EXTENSION,DROP SCHEMA,DROP OWNED irp_batch_drop_guard',
-  'the drop guard is an event trigger on DROP EXTENSION, DROP SCHEMA and DROP OWNED');
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'irp_batch'), '1.2', 'CREATE EXTENSION installs 1.2');
+             FROM pg_event_trigger WHERE evtname = 'irp_batch_drop_warning'),
+  'ddl_command_start DROP EXTENSION irp_batch_drop_warning',
+  'the drop warning is an event trigger on DROP EXTENSION');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'irp_batch'), '2.0', 'CREATE EXTENSION installs 2.0');
 
 SELECT * FROM finish();
 ROLLBACK;

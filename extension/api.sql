@@ -1,0 +1,59 @@
+
+--
+-- SQL API (C++; not STRICT: a NULL argument is an error, SQLSTATE 22004).
+-- No signature names the enums: they belong to the tables, not to the
+-- extension, and a restore creates them after the extension. Statuses are
+-- returned as text.
+--
+
+CREATE OR REPLACE FUNCTION @extschema@.irp_create_batch(
+    batch_type       text,
+    configuration_id integer,
+    step_id          integer,
+    allow_duplicate  boolean DEFAULT false,
+    jobs             jsonb DEFAULT NULL)
+RETURNS integer
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'irp_create_batch';
+COMMENT ON FUNCTION @extschema@.irp_create_batch(text, integer, integer, boolean, jsonb) IS
+    'Creates a batch and one job per element of jobs (a JSON array of objects), atomically; refuses a duplicate of an active batch unless allow_duplicate';
+
+CREATE OR REPLACE FUNCTION @extschema@.irp_cancel_batch(
+    batch_id integer,
+    reason   text DEFAULT 'Cancelled by user')
+RETURNS boolean
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'irp_cancel_batch';
+COMMENT ON FUNCTION @extschema@.irp_cancel_batch(integer, text) IS
+    'Cancels an INITIATED/ACTIVE batch and its unfinished jobs; false if the batch had already finished';
+
+CREATE OR REPLACE FUNCTION @extschema@.irp_get_active_batches_for_config(
+    configuration_id integer,
+    batch_type       text DEFAULT NULL)
+RETURNS TABLE (id integer, batch_type text, status text,
+               created_ts timestamptz, job_count bigint, duplicate_of integer)
+LANGUAGE C STABLE PARALLEL UNSAFE ROWS 2
+AS 'MODULE_PATHNAME', 'irp_get_active_batches_for_config';
+COMMENT ON FUNCTION @extschema@.irp_get_active_batches_for_config(integer, text) IS
+    'INITIATED/ACTIVE batches of a configuration, optionally of one batch type, newest first';
+
+CREATE OR REPLACE FUNCTION @extschema@.irp_batch_preflight(
+    configuration_id integer,
+    batch_types      text[])
+RETURNS TABLE (batch_type text, batch_id integer, status text,
+               created_ts timestamptz, created_by text, job_count bigint, duplicate_of integer)
+LANGUAGE C STABLE PARALLEL UNSAFE ROWS 4
+AS 'MODULE_PATHNAME', 'irp_batch_preflight';
+COMMENT ON FUNCTION @extschema@.irp_batch_preflight(integer, text[]) IS
+    'For each batch type in the order given: its INITIATED/ACTIVE batches of the configuration, oldest first, or one row with a NULL batch_id';
+
+CREATE OR REPLACE FUNCTION @extschema@.irp_ensure_batch(
+    batch_type       text,
+    configuration_id integer,
+    step_id          integer,
+    jobs             jsonb DEFAULT NULL)
+RETURNS TABLE (batch_id integer, created boolean)
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1
+AS 'MODULE_PATHNAME', 'irp_ensure_batch';
+COMMENT ON FUNCTION @extschema@.irp_ensure_batch(text, integer, integer, jsonb) IS
+    'The idempotent re-run: the active batch the duplicate error would name (created false, no jobs added), or a new batch with its jobs (created true); concurrent calls for one key return the same batch';

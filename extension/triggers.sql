@@ -1,0 +1,26 @@
+
+--
+-- The trigger functions (C++). The extension owns them; the triggers that
+-- run them belong to the tables (irp_batch_setup() attaches them), so that
+-- pg_dump writes them after the tables' rows.
+--
+
+CREATE OR REPLACE FUNCTION @extschema@.irp_batch_guard() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'irp_batch_guard';
+COMMENT ON FUNCTION @extschema@.irp_batch_guard() IS
+    'BEFORE INSERT/UPDATE row trigger on irp_batch: refuses a second active batch per key with a descriptive error (SQLSTATE 23505)';
+
+CREATE OR REPLACE FUNCTION @extschema@.irp_batch_audit() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'irp_batch_audit';
+COMMENT ON FUNCTION @extschema@.irp_batch_audit() IS
+    'Statement trigger on irp_batch (AFTER INSERT/UPDATE/DELETE, BEFORE TRUNCATE): one irp_batch_event row per batch created, changed in status, key or duplicate_of, or deleted';
+
+CREATE OR REPLACE FUNCTION @extschema@.irp_batch_event_guard() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'irp_batch_event_guard';
+COMMENT ON FUNCTION @extschema@.irp_batch_event_guard() IS
+    'BEFORE statement trigger on irp_batch_event: refuses INSERT, UPDATE, DELETE and TRUNCATE by any role but the table''s owner (SQLSTATE 42501)';
+
+-- Trigger functions are only for the triggers.
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_guard() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_audit() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_event_guard() FROM PUBLIC;

@@ -1,0 +1,27 @@
+
+--
+-- From 1.2: the machinery that rebuilt adopted tables' shapes in a
+-- restore, and the drop guard, go. The tables, their sequences and the
+-- enums leave the extension at the end (irp_batch_setup()), with their
+-- rows, grants and every change a DBA made; ALTER EXTENSION DROP also
+-- forgets their initial privileges and their pg_dump registration.
+--
+
+-- Leaving the extension first also takes them off its pg_dump list.
+ALTER EXTENSION irp_batch DROP TABLE @extschema@.irp_adopted_shape;
+ALTER EXTENSION irp_batch DROP TABLE @extschema@.irp_adopted_enum_label;
+DROP TABLE @extschema@.irp_adopted_shape, @extschema@.irp_adopted_enum_label;
+DROP FUNCTION @extschema@.irp_adopted_shape_restore(), @extschema@.irp_adopted_enum_label_restore(),
+              @extschema@.irp_batch_record_shape(), @extschema@.irp_batch_shape();
+DROP EVENT TRIGGER irp_batch_drop_guard;
+DROP FUNCTION @extschema@.irp_batch_drop_guard();
+
+-- These two now return status as text. A new result type needs DROP and
+-- CREATE FUNCTION, which forgets the functions' grants (see the end). A view
+-- of yours over them stops the DROP: README, "Upgrading".
+CREATE TEMP TABLE irp_batch_function_acl ON COMMIT DROP AS
+    SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text AS fn, p.proacl FROM pg_catalog.pg_proc p
+     WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+       AND p.proname OPERATOR(pg_catalog.=) ANY ('{irp_get_active_batches_for_config,irp_batch_preflight}'::pg_catalog.name[]);
+DROP FUNCTION @extschema@.irp_get_active_batches_for_config(integer, text);
+DROP FUNCTION @extschema@.irp_batch_preflight(integer, text[]);
