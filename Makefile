@@ -26,7 +26,8 @@ OBJS = \
 	src/active_batches.o \
 	src/result_set.o \
 	src/preflight.o \
-	src/ensure_batch.o
+	src/ensure_batch.o \
+	src/request_claim.o
 # Install scripts (extension/). Those of 1.0 to 1.2 are kept as released;
 # from 2.0 the scripts are assembled from pieces by concern.
 DATA = extension/irp_batch--1.0.sql extension/irp_batch--1.0--1.1.sql extension/irp_batch--1.1.sql \
@@ -37,11 +38,12 @@ CODE_PIECES = extension/triggers.sql extension/api.sql extension/drop_warning.sq
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
-REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path preflight drop_guard upgrade adopt bulk_load
+REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path preflight request_id drop_guard upgrade adopt bulk_load
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out
-ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure
+ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure \
+            race_moving_target race_upsert race_index_build race_request
 ISOLATION_OPTS = --inputdir=. --encoding=UTF8 --load-extension=irp_batch
 
 # TAP suites: t/*.pl (PostgreSQL::Test::Cluster; crash recovery, standby).
@@ -102,7 +104,8 @@ demo: deps
 bench: deps install
 	@bash bench/run.sh
 
-# The stress check alone, for longer: make stress STRESS_SECONDS=600 STRESS_CLIENTS=8
+# The stress check and the outside load (pgbench) alone, for longer:
+#   make stress STRESS_SECONDS=600 STRESS_CLIENTS=8 OUTSIDE_SECONDS=120 OUTSIDE_CLIENTS=8
 stress: deps
 	@STRESS_ONLY=1 bash test/run-tests.sh
 

@@ -11,12 +11,13 @@ CREATE OR REPLACE FUNCTION @extschema@.irp_create_batch(
     configuration_id integer,
     step_id          integer,
     allow_duplicate  boolean DEFAULT false,
-    jobs             jsonb DEFAULT NULL)
+    jobs             jsonb DEFAULT NULL,
+    request_id       uuid DEFAULT NULL)
 RETURNS integer
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'irp_create_batch';
-COMMENT ON FUNCTION @extschema@.irp_create_batch(text, integer, integer, boolean, jsonb) IS
-    'Creates a batch and one job per element of jobs (a JSON array of objects), atomically; refuses a duplicate of an active batch unless allow_duplicate';
+COMMENT ON FUNCTION @extschema@.irp_create_batch(text, integer, integer, boolean, jsonb, uuid) IS
+    'Creates a batch and one job per element of jobs (a JSON array of objects), atomically; refuses a duplicate of an active batch unless allow_duplicate; a retry with the same request_id returns the batch the request created';
 
 CREATE OR REPLACE FUNCTION @extschema@.irp_cancel_batch(
     batch_id integer,
@@ -51,9 +52,10 @@ CREATE OR REPLACE FUNCTION @extschema@.irp_ensure_batch(
     batch_type       text,
     configuration_id integer,
     step_id          integer,
-    jobs             jsonb DEFAULT NULL)
+    jobs             jsonb DEFAULT NULL,
+    request_id       uuid DEFAULT NULL)
 RETURNS TABLE (batch_id integer, created boolean)
 LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1
 AS 'MODULE_PATHNAME', 'irp_ensure_batch';
-COMMENT ON FUNCTION @extschema@.irp_ensure_batch(text, integer, integer, jsonb) IS
-    'The idempotent re-run: the active batch the duplicate error would name (created false, no jobs added), or a new batch with its jobs (created true); concurrent calls for one key return the same batch';
+COMMENT ON FUNCTION @extschema@.irp_ensure_batch(text, integer, integer, jsonb, uuid) IS
+    'The idempotent re-run: the active batch the duplicate error would name (created false, no jobs added), or a new batch with its jobs (created true); concurrent calls for one key return the same batch; a retry with the same request_id returns what the request did';

@@ -60,6 +60,8 @@ DECLARE
         {"relname": "irp_batch", "attname": "completed_ts", "types": ["timestamp with time zone", "timestamp without time zone"],
          "added": "timestamptz",
          "comment": "When the batch finished, as set by the writer (irp_cancel_batch sets it; no trigger maintains it)"},
+        {"relname": "irp_batch", "attname": "request_id", "types": ["uuid"], "added": "uuid",
+         "comment": "The request_id given to irp_create_batch() or irp_ensure_batch(): a retry of that request returns this batch"},
         {"relname": "irp_job", "attname": "id", "types": ["integer"]},
         {"relname": "irp_job", "attname": "batch_id", "types": ["integer"]},
         {"relname": "irp_job", "attname": "status", "types": ["job_status_enum"]},
@@ -129,7 +131,8 @@ BEGIN
         UNION ALL
         SELECT format('relation %s already exists and is not the extension''s index on %s', c.relname, i.tab)
           FROM (VALUES ('idx_batch_unique_active', 'irp_batch'), ('idx_batch_active', 'irp_batch'),
-                       ('idx_batch_duplicate_of', 'irp_batch'), ('idx_job_batch_id', 'irp_job'),
+                       ('idx_batch_duplicate_of', 'irp_batch'), ('idx_batch_request_id', 'irp_batch'),
+                       ('idx_job_batch_id', 'irp_job'),
                        ('idx_batch_event_batch_id', 'irp_batch_event')) AS i(idx, tab)
           JOIN pg_class c ON c.relnamespace = nsp AND c.relname = i.idx
           LEFT JOIN pg_index x ON x.indexrelid = c.oid
@@ -323,7 +326,8 @@ BEGIN
             created_by       text NOT NULL DEFAULT CURRENT_USER,
             created_ts       timestamptz NOT NULL DEFAULT pg_catalog.now(),
             updated_ts       timestamptz NOT NULL DEFAULT pg_catalog.now(),
-            completed_ts     timestamptz)$d$, s);
+            completed_ts     timestamptz,
+            request_id       uuid)$d$, s);
         done := done || 'created table irp_batch'::text;
     END IF;
     IF to_regclass(format('%s.irp_job', s)) IS NULL THEN
@@ -412,6 +416,9 @@ BEGIN
         ('idx_batch_duplicate_of', 'irp_batch',
          'CREATE INDEX idx_batch_duplicate_of ON %1$s.irp_batch USING btree (duplicate_of) WHERE (duplicate_of IS NOT NULL)',
          'Foreign key lookups from intentional duplicates'),
+        ('idx_batch_request_id', 'irp_batch',
+         'CREATE UNIQUE INDEX idx_batch_request_id ON %1$s.irp_batch USING btree (request_id) WHERE (request_id IS NOT NULL)',
+         'At most one batch per request_id: a retried request finds the batch it created'),
         ('idx_job_batch_id', 'irp_job',
          'CREATE INDEX idx_job_batch_id ON %1$s.irp_job USING btree (batch_id)',
          'Jobs of a batch: job counts, cancellation, foreign key lookups'),

@@ -1,5 +1,5 @@
 
--- The two functions created again above have the default privileges
+-- The four functions created again above have the default privileges
 -- (EXECUTE to PUBLIC; they are SECURITY INVOKER, so table privileges still
 -- decide what a caller reads). Grants made here would be recorded as the
 -- extension's initial privileges, which pg_dump leaves out, so they would
@@ -9,22 +9,27 @@ DO $grants$
 DECLARE
     statements text;
 BEGIN
+    WITH acl AS (
+        SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text AS fn, a.proacl
+          FROM pg_temp.irp_batch_function_acl a
+          JOIN pg_catalog.pg_proc p ON p.proname OPERATOR(pg_catalog.=) a.proname
+         WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace)
     SELECT pg_catalog.string_agg(g.statement, ' ' ORDER BY g.fn, g.n) INTO statements
       FROM (SELECT f.fn, 0 AS n, pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC;', f.fn) AS statement
-              FROM pg_temp.irp_batch_function_acl f
+              FROM acl f
              WHERE f.proacl IS NOT NULL
             UNION ALL
             SELECT f.fn, 1, pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s;', f.fn,
                                               CASE WHEN x.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
                                                    ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantee)) END,
                                               CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
-              FROM pg_temp.irp_batch_function_acl f, pg_catalog.aclexplode(f.proacl) x
+              FROM acl f, pg_catalog.aclexplode(f.proacl) x
              WHERE x.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
                AND x.grantee OPERATOR(pg_catalog.<>) x.grantor) g;
     IF statements IS NOT NULL THEN
         RAISE WARNING USING
-            MESSAGE = 'the privileges of irp_get_active_batches_for_config and irp_batch_preflight are back to the default',
-            DETAIL = 'The update created them again (their status column is now text), with EXECUTE for PUBLIC.',
+            MESSAGE = 'the privileges of irp_create_batch, irp_ensure_batch, irp_get_active_batches_for_config and irp_batch_preflight are back to the default',
+            DETAIL = 'The update created them again (with a request_id argument, or a status column of type text), with EXECUTE for PUBLIC.',
             HINT = 'To restore the grants they had, run after the update: ' OPERATOR(pg_catalog.||) statements;
     END IF;
 END

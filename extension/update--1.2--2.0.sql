@@ -16,12 +16,16 @@ DROP FUNCTION @extschema@.irp_adopted_shape_restore(), @extschema@.irp_adopted_e
 DROP EVENT TRIGGER irp_batch_drop_guard;
 DROP FUNCTION @extschema@.irp_batch_drop_guard();
 
--- These two now return status as text. A new result type needs DROP and
--- CREATE FUNCTION, which forgets the functions' grants (see the end). A view
--- of yours over them stops the DROP: README, "Upgrading".
+-- Two now return status as text, and two take a trailing request_id. A new
+-- result type or argument list needs DROP and CREATE FUNCTION (an overload
+-- would make calls without request_id ambiguous), which forgets the
+-- functions' grants (see the end). A view of yours over them stops the DROP:
+-- README, "Upgrading".
 CREATE TEMP TABLE irp_batch_function_acl ON COMMIT DROP AS
-    SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text AS fn, p.proacl FROM pg_catalog.pg_proc p
+    SELECT p.proname, p.proacl FROM pg_catalog.pg_proc p
      WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
-       AND p.proname OPERATOR(pg_catalog.=) ANY ('{irp_get_active_batches_for_config,irp_batch_preflight}'::pg_catalog.name[]);
+       AND p.proname OPERATOR(pg_catalog.=) ANY ('{irp_get_active_batches_for_config,irp_batch_preflight,irp_create_batch,irp_ensure_batch}'::pg_catalog.name[]);
 DROP FUNCTION @extschema@.irp_get_active_batches_for_config(integer, text);
 DROP FUNCTION @extschema@.irp_batch_preflight(integer, text[]);
+DROP FUNCTION @extschema@.irp_create_batch(text, integer, integer, boolean, jsonb);
+DROP FUNCTION @extschema@.irp_ensure_batch(text, integer, integer, jsonb);

@@ -20,7 +20,7 @@ SET search_path = helpers;
 -- the tables' files (no rewrite), the sequences, other tables' foreign keys.
 CREATE FUNCTION pg_temp.snapshot() RETURNS TABLE (fact text, value text) LANGUAGE sql AS $$
   SELECT 'rows of ' || t, md5(string_agg(r, '|' ORDER BY r)) FROM (
-    SELECT 'irp_batch' AS t, (to_jsonb(b) - '{duplicate_of,cancel_reason,created_by}'::text[])::text AS r FROM helpers.irp_batch b
+    SELECT 'irp_batch' AS t, (to_jsonb(b) - '{duplicate_of,cancel_reason,created_by,request_id}'::text[])::text AS r FROM helpers.irp_batch b
     UNION ALL SELECT 'irp_job', to_jsonb(j)::text FROM helpers.irp_job j
     UNION ALL SELECT 'irp_batch_result', to_jsonb(x)::text FROM helpers.irp_batch_result x
     UNION ALL SELECT 'irp_configuration', to_jsonb(c)::text FROM helpers.irp_configuration c) s GROUP BY t
@@ -171,7 +171,8 @@ RESET client_min_messages;
 -- A name the extension needs, taken by a function of the same signature,
 -- is not replaced: PostgreSQL refuses the install.
 CREATE SCHEMA taken;
-CREATE FUNCTION taken.irp_create_batch(text, integer, integer, boolean DEFAULT false, jsonb DEFAULT NULL)
+CREATE FUNCTION taken.irp_create_batch(text, integer, integer, boolean DEFAULT false, jsonb DEFAULT NULL,
+                                       uuid DEFAULT NULL)
   RETURNS integer LANGUAGE sql AS 'SELECT 1';
 CREATE EXTENSION irp_batch SCHEMA taken;
 SELECT taken.irp_create_batch('EDM_CREATION', 1, 1) AS still_theirs;

@@ -90,7 +90,7 @@ Datum audit_statement(FunctionCallInfo fcinfo)
     Query query = Query::AuditTruncate;
     bool has_transition_tables = true;
     if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) {
-        query = Query::AuditInsert;
+        query = table.request_id != 0 ? Query::AuditInsertRequest : Query::AuditInsert;
         has_transition_tables = td->tg_newtable != nullptr;
     } else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) {
         query = Query::AuditUpdate;

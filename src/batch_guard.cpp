@@ -102,11 +102,19 @@ std::optional<Problem> check_no_duplicates(const BatchRow& row, Oid nsp)
 /*
  * Rule 1 and 3: no other active batch may exist for the row's key. The key is
  * claimed (key_claim.hpp) until the row is in the indexes; the batch to name
- * is read with a fresh snapshot, which sees what the probe saw.
+ * is read with a fresh snapshot, which sees what the probe saw. An INSERT
+ * whose id is taken will not insert its row (ON CONFLICT (id) updates that
+ * batch instead, after waiting for its lockers): its row is still checked,
+ * but the claim is not kept for it, so it is not held while PostgreSQL waits.
  */
-std::optional<Problem> check_conflict(const RowImage& image, const KeySpace& space, Oid nsp)
+std::optional<Problem> check_conflict(const RowImage& image, const KeySpace& space, Oid nsp, bool is_insert)
 {
-    if (!claim_and_read_active(space, nsp, image.row.configuration_id, image.batch_type, image.row.id))
+    const bool id_in_use = is_insert && id_taken(space, image.row.id);
+    const bool conflict =
+        claim_and_read_active(space, nsp, image.row.configuration_id, image.batch_type, image.row.id);
+    if (id_in_use)
+        release_claim();
+    if (!conflict)
         return std::nullopt;
     bool isnull = false;
     ExistingBatch existing;
@@ -182,10 +190,12 @@ Datum guard_row(FunctionCallInfo fcinfo)
         if (!problem && action.check_no_duplicates)
             problem = check_no_duplicates(image.row, nsp);
         if (!problem && action.check_conflict)
-            problem = check_conflict(image, KeySpace{rel, table.active_index, static_cast<AttrNumber>(table.id),
-                                                     static_cast<AttrNumber>(table.configuration_id),
-                                                     static_cast<AttrNumber>(table.batch_type)},
-                                     nsp);
+            problem = check_conflict(image,
+                                     KeySpace{rel, nsp, static_cast<AttrNumber>(table.id),
+                                              static_cast<AttrNumber>(table.configuration_id),
+                                              static_cast<AttrNumber>(table.batch_type),
+                                              static_cast<AttrNumber>(table.status)},
+                                     nsp, !is_update);
         spi_finish();
         if (problem) {
             problem->schema = schema_name(nsp);

@@ -219,6 +219,19 @@ Problem tables_not_set_up(std::string_view schema)
     return p;
 }
 
+Problem request_reused(std::string_view request_id, std::int32_t batch_id, std::int32_t configuration_id,
+                       std::string_view batch_type)
+{
+    Problem p;
+    p.code = Code::InvalidParameterValue;
+    p.message = concat_parts({"request_id ", request_id, " was used by another request"});
+    p.detail = concat_parts({"That request created batch ", number_text(batch_id), " for configuration ",
+                             number_text(configuration_id), " and batch_type '", batch_type,
+                             "'; this call's arguments differ from it."});
+    p.hint = Text("A retry repeats its request's arguments exactly; give a new request a new request_id.");
+    return p;
+}
+
 Problem trigger_misuse(std::string_view message, std::string_view detail, std::string_view hint)
 {
     Problem p;

@@ -96,6 +96,13 @@ Problem drop_refused(std::int64_t batches, std::int64_t jobs, std::int64_t event
  */
 Problem tables_not_set_up(std::string_view schema);
 
+/*
+ * A request_id already used by a request that created batch_id with other
+ * arguments (SQLSTATE 22023).
+ */
+Problem request_reused(std::string_view request_id, std::int32_t batch_id, std::int32_t configuration_id,
+                       std::string_view batch_type);
+
 Problem trigger_misuse(std::string_view message, std::string_view detail = {}, std::string_view hint = {});
 
 /* Another BEFORE trigger on table skipped a row function wrote (SQLSTATE 09000). */

@@ -51,7 +51,7 @@ const BatchTable& batch_table(FunctionCallInfo fcinfo, Relation rel, std::string
         t.batch_type = column(desc, "batch_type", VARCHAROID, TEXTOID);
         t.status = column(desc, "status", InvalidOid);
         t.duplicate_of = column(desc, "duplicate_of", INT4OID);
-        t.active_index = get_relname_relid("idx_batch_active", t.nsp);
+        t.request_id = column(desc, "request_id", UUIDOID);
         if (t.id && t.configuration_id && t.batch_type && t.status && t.duplicate_of)
             t.relid = relid;
         return t;

@@ -24,7 +24,7 @@ struct BatchTable {
     int batch_type;
     int status;
     int duplicate_of;
-    Oid active_index; /* idx_batch_active, InvalidOid if missing (the guard says so when it needs it) */
+    int request_id; /* 0 in a database still at 1.x, whose table has no such column */
 };
 
 /*

@@ -1,6 +1,6 @@
 /*
  * ensure_batch.cpp: irp_ensure_batch(batch_type, configuration_id, step_id,
- * jobs), the idempotent re-run: the key's active batch if it has one
+ * jobs, request_id), the idempotent re-run: the key's active batch if it has one
  * (created false, no jobs added), else a new batch with its jobs (created
  * true). Concurrent calls for one key wait for each other through the key's
  * claim (key_claim.hpp): all return the same batch, one of them created it.
@@ -16,6 +16,7 @@ extern "C" {
 #include "new_batch.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
+#include "request_claim.hpp"
 #include "result_set.hpp"
 #include "sql_args.hpp"
 
@@ -32,6 +33,7 @@ Datum ensure_batch(FunctionCallInfo fcinfo)
     const std::int32_t configuration_id = id_arg(fcinfo, 1, function_name, "configuration_id");
     const std::int32_t step_id = id_arg(fcinfo, 2, function_name, "step_id");
     const Jobs jobs = jobs_arg(fcinfo, 3);
+    const RequestId request = request_id_arg(fcinfo, 4);
     const Oid nsp = function_schema(fcinfo);
     /* It may write: refused in a read-only transaction and on a standby
      * (25006) before it looks at, or waits for, the key. */
@@ -39,12 +41,19 @@ Datum ensure_batch(FunctionCallInfo fcinfo)
 
     begin_result_set(fcinfo);
     spi_connect();
-    const std::optional<std::int32_t> existing = active_batch_of_key(nsp, configuration_id, batch_type.datum);
+    /* A retry of a request that created its batch: that batch, created true
+     * (what the first attempt did). */
+    const std::optional<std::int32_t> earlier =
+        claim_request(nsp, request, {configuration_id, batch_type.datum, step_id, false, jobs});
+    const std::optional<std::int32_t> existing =
+        earlier ? std::nullopt : active_batch_of_key(nsp, configuration_id, batch_type.datum);
     if (existing)
         release_claim(); /* nothing will be inserted: the key is free for others again */
     const std::int32_t batch_id =
-        existing ? *existing
-                 : insert_batch(nsp, function_name, step_id, configuration_id, batch_type.datum, std::nullopt, jobs);
+        earlier    ? *earlier
+        : existing ? *existing
+                   : insert_batch(nsp, function_name, step_id, configuration_id, batch_type.datum, std::nullopt, jobs,
+                                  request);
     spi_finish();
 
     Datum values[] = {Int32GetDatum(batch_id), BoolGetDatum(!existing)};
@@ -61,7 +70,7 @@ extern "C" {
 
 PG_FUNCTION_INFO_V1(irp_ensure_batch);
 
-/* irp_ensure_batch(text, integer, integer, jsonb) RETURNS TABLE (batch_id integer, created boolean) */
+/* irp_ensure_batch(text, integer, integer, jsonb, uuid) RETURNS TABLE (batch_id integer, created boolean) */
 Datum irp_ensure_batch(PG_FUNCTION_ARGS)
 {
     return irp::entry_point([&] { return irp::ensure_batch(fcinfo); });

@@ -6,12 +6,16 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/multixact.h"
+#include "access/relation.h"
 #include "executor/executor.h"
 #include "storage/procarray.h"
 #include "access/stratnum.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "common/hashfn.h"
 #include "executor/tuptable.h"
@@ -19,11 +23,14 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/fmgroids.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/relcache.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
 }
 
+#include "batch_rules.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
 
@@ -143,23 +150,40 @@ void lock_claim(const LOCKTAG& tag)
     acquire(claim, tag);
 }
 
-/* What one probe of the key's active batches found. */
+/* What one probe found. */
 struct Probe {
-    bool taken = false;                        /* an active batch nobody is changing */
+    bool taken = false;                        /* a row version nobody is changing */
     TransactionId wait_for = InvalidTransactionId; /* else: a transaction changing one */
     uint32 speculative_token = 0;
     ItemPointerData tid{};
 };
 
-/* Opens idx_batch_active, checking that it leads with the key; call through pg(). */
+/* Whether an index can be read as complete: what PostgreSQL's planner requires of it. */
+bool readable(Relation index)
+{
+    const Form_pg_index form = index->rd_index;
+    return index->rd_rel->relkind == RELKIND_INDEX && form->indislive && form->indisready && form->indisvalid;
+}
+
+/*
+ * Opens idx_batch_active if it can be read, checking that it leads with the
+ * key; nullptr if it is missing or not yet (or no longer) complete: being
+ * built by CREATE INDEX CONCURRENTLY, its REINDEX CONCURRENTLY copy, or
+ * left invalid by a failed build. Call through pg().
+ */
 Relation open_active_index(const KeySpace& space)
 {
-    if (!OidIsValid(space.active_index))
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
-                        errmsg("index \"idx_batch_active\" of the irp_batch extension does not exist"),
-                        errdetail("The duplicate guard needs it to find the active batches of a key."),
-                        errhint("Recreate it as the extension's install script defines it.")));
-    Relation index = index_open(space.active_index, AccessShareLock);
+    const Oid oid = get_relname_relid("idx_batch_active", space.nsp);
+    if (!OidIsValid(oid))
+        return nullptr;
+    /* Dropped since the look-up: nullptr. The lock brings the catalog entry up to date. */
+    Relation index = try_relation_open(oid, AccessShareLock);
+    if (index == nullptr)
+        return nullptr;
+    if (!readable(index)) {
+        relation_close(index, AccessShareLock);
+        return nullptr;
+    }
     const Form_pg_index form = index->rd_index;
     if (form->indrelid != RelationGetRelid(space.heap) || form->indnkeyatts < 2 ||
         form->indkey.values[0] != space.configuration_id || form->indkey.values[1] != space.batch_type)
@@ -173,9 +197,11 @@ Relation open_active_index(const KeySpace& space)
 /*
  * Another transaction in progress that holds the row in slot FOR UPDATE or
  * FOR NO KEY UPDATE without having changed it yet (irp_cancel_batch between
- * locking its batch and updating it): it is about to change the row, so the
- * probe waits for it as for an update. InvalidTransactionId otherwise.
- * Share locks (creators of intentional duplicates) are not waited for.
+ * locking its batch and updating it), alone or as a member of a MultiXact
+ * (other transactions hold it FOR KEY SHARE or FOR SHARE too): it is about
+ * to change the row, so the probe waits for it as for an update.
+ * InvalidTransactionId otherwise. Share locks (creators of intentional
+ * duplicates, foreign-key checks) are not waited for.
  */
 TransactionId exclusive_locker(TupleTableSlot* slot)
 {
@@ -184,10 +210,26 @@ TransactionId exclusive_locker(TupleTableSlot* slot)
     const HeapTupleHeader header = tuple->t_data;
     const uint16 infomask = header->t_infomask;
     TransactionId locker = InvalidTransactionId;
-    if (!(infomask & HEAP_XMAX_INVALID) && !(infomask & HEAP_XMAX_IS_MULTI) &&
-        HEAP_XMAX_IS_LOCKED_ONLY(infomask) && HEAP_XMAX_IS_EXCL_LOCKED(infomask)) {
+    const auto other_in_progress = [](TransactionId xid) {
+        return !TransactionIdIsCurrentTransactionId(xid) && TransactionIdIsInProgress(xid);
+    };
+    if (infomask & HEAP_XMAX_INVALID || HEAP_LOCKED_UPGRADED(infomask)) {
+        /* no locker, or one from before pg_upgrade: long gone */
+    } else if (infomask & HEAP_XMAX_IS_MULTI) {
+        MultiXactMember* members = nullptr;
+        const int n = GetMultiXactIdMembers(HeapTupleHeaderGetRawXmax(header), &members, false,
+                                            HEAP_XMAX_IS_LOCKED_ONLY(infomask));
+        for (int i = 0; i < n && !TransactionIdIsValid(locker); ++i) {
+            if ((members[i].status == MultiXactStatusForNoKeyUpdate ||
+                 members[i].status == MultiXactStatusForUpdate) &&
+                other_in_progress(members[i].xid))
+                locker = members[i].xid;
+        }
+        if (members != nullptr)
+            pfree(members);
+    } else if (HEAP_XMAX_IS_LOCKED_ONLY(infomask) && HEAP_XMAX_IS_EXCL_LOCKED(infomask)) {
         const TransactionId xmax = HeapTupleHeaderGetRawXmax(header);
-        if (!TransactionIdIsCurrentTransactionId(xmax) && TransactionIdIsInProgress(xmax))
+        if (other_in_progress(xmax))
             locker = xmax;
     }
     if (should_free)
@@ -195,43 +237,136 @@ TransactionId exclusive_locker(TupleTableSlot* slot)
     return locker;
 }
 
-/* Scans the key's entries of idx_batch_active with a dirty snapshot; call through pg(). */
-Probe probe_key(const KeySpace& space, Relation index, std::int32_t configuration_id, Datum batch_type,
-                std::int32_t ignore_id)
+/*
+ * Adds the row version in slot, which the dirty snapshot sees, to found:
+ * taken if no other transaction is changing it (or about to, if
+ * lockers_too), else the first such transaction to wait for. True when
+ * the probe can stop.
+ */
+bool consider(TupleTableSlot* slot, const SnapshotData& dirty, bool lockers_too, Probe& found)
+{
+    TransactionId other = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+    if (!TransactionIdIsValid(other) && lockers_too)
+        other = exclusive_locker(slot);
+    if (!TransactionIdIsValid(other)) {
+        found.taken = true; /* committed, or this transaction's own */
+        return true;
+    }
+    if (!TransactionIdIsValid(found.wait_for)) {
+        found.wait_for = other;
+        found.speculative_token = dirty.speculativeToken;
+        found.tid = slot->tts_tid;
+    }
+    return false;
+}
+
+/* Whether the row version in slot is an active batch (INITIATED or ACTIVE). */
+bool active_version(const KeySpace& space, TupleTableSlot* slot)
+{
+    bool isnull = false;
+    const Datum status = slot_getattr(slot, space.status, &isnull);
+    return !isnull && is_active(parse_batch_status(DatumGetCString(DirectFunctionCall1(enum_out, status))));
+}
+
+/* Scans the key's active batches with a dirty snapshot; call through pg(). */
+Probe probe_key(const KeySpace& space, std::int32_t configuration_id, Datum batch_type, std::int32_t ignore_id)
 {
     Probe found;
     SnapshotData dirty;
     InitDirtySnapshot(dirty);
-    ScanKeyData keys[2];
-    ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_INT4EQ,
-                           Int32GetDatum(configuration_id));
-    ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[1], F_TEXTEQ,
-                           batch_type);
     TupleTableSlot* slot = table_slot_create(space.heap, nullptr);
-    IndexScanDesc scan = index_beginscan(space.heap, index, &dirty, 2, 0);
-    index_rescan(scan, keys, 2, nullptr, 0);
-    /* Every entry is an active row version (the index's predicate; a HOT
-     * chain never changes status) that the dirty snapshot may still see. */
-    while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+    const auto skip = [&](TupleTableSlot* s) {
         bool isnull = false;
-        if (DatumGetInt32(slot_getattr(slot, space.id, &isnull)) == ignore_id)
-            continue;
-        TransactionId other = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
-        if (!TransactionIdIsValid(other))
-            other = exclusive_locker(slot);
-        if (!TransactionIdIsValid(other)) {
-            found.taken = true; /* committed, or this transaction's own */
-            break;
+        return DatumGetInt32(slot_getattr(s, space.id, &isnull)) == ignore_id;
+    };
+    if (Relation index = open_active_index(space)) {
+        ScanKeyData keys[2];
+        ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0],
+                               F_INT4EQ, Int32GetDatum(configuration_id));
+        ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[1],
+                               F_TEXTEQ, batch_type);
+        IndexScanDesc scan = index_beginscan(space.heap, index, &dirty, 2, 0);
+        index_rescan(scan, keys, 2, nullptr, 0);
+        /* Every entry is an active row version (the index's predicate; a HOT
+         * chain never changes status) that the dirty snapshot may still see. */
+        while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+            if (!skip(slot) && consider(slot, dirty, true, found))
+                break;
         }
-        if (!TransactionIdIsValid(found.wait_for)) {
-            found.wait_for = other;
-            found.speculative_token = dirty.speculativeToken;
-            found.tid = slot->tts_tid;
+        index_endscan(scan);
+        index_close(index, NoLock);
+    } else {
+        /* The same look-up in the table: every version of the key's rows
+         * that the dirty snapshot sees, the active ones counted. */
+        const TupleDesc desc = RelationGetDescr(space.heap);
+        ScanKeyData keys[2];
+        ScanKeyEntryInitialize(&keys[0], 0, space.configuration_id, BTEqualStrategyNumber, InvalidOid,
+                               TupleDescAttr(desc, space.configuration_id - 1)->attcollation, F_INT4EQ,
+                               Int32GetDatum(configuration_id));
+        ScanKeyEntryInitialize(&keys[1], 0, space.batch_type, BTEqualStrategyNumber, InvalidOid,
+                               TupleDescAttr(desc, space.batch_type - 1)->attcollation, F_TEXTEQ, batch_type);
+        TableScanDesc scan = table_beginscan(space.heap, &dirty, 2, keys);
+        while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+            if (active_version(space, slot) && !skip(slot) && consider(slot, dirty, true, found))
+                break;
         }
+        table_endscan(scan);
     }
-    index_endscan(scan);
     ExecDropSingleTupleTableSlot(slot);
     return found;
+}
+
+/* Scans the row versions with this id with a dirty snapshot, through the
+ * primary key if it can be read, else the table; call through pg(). */
+Probe probe_id(const KeySpace& space, std::int32_t id)
+{
+    Probe found;
+    SnapshotData dirty;
+    InitDirtySnapshot(dirty);
+    TupleTableSlot* slot = table_slot_create(space.heap, nullptr);
+    Relation index = nullptr;
+    const Oid pkey = RelationGetPrimaryKeyIndex(space.heap);
+    if (OidIsValid(pkey) && (index = try_relation_open(pkey, AccessShareLock)) != nullptr &&
+        !(readable(index) && index->rd_index->indkey.values[0] == space.id)) {
+        relation_close(index, AccessShareLock);
+        index = nullptr;
+    }
+    if (index != nullptr) {
+        ScanKeyData key;
+        ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, InvalidOid, F_INT4EQ,
+                               Int32GetDatum(id));
+        IndexScanDesc scan = index_beginscan(space.heap, index, &dirty, 1, 0);
+        index_rescan(scan, &key, 1, nullptr, 0);
+        while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+            if (consider(slot, dirty, false, found))
+                break;
+        }
+        index_endscan(scan);
+        index_close(index, NoLock);
+    } else {
+        ScanKeyData key;
+        ScanKeyEntryInitialize(&key, 0, space.id, BTEqualStrategyNumber, InvalidOid, InvalidOid, F_INT4EQ,
+                               Int32GetDatum(id));
+        TableScanDesc scan = table_beginscan(space.heap, &dirty, 1, &key);
+        while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+            if (consider(slot, dirty, false, found))
+                break;
+        }
+        table_endscan(scan);
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    return found;
+}
+
+/* Waits for the transaction a probe found changing a row; holds no claim. Call through pg(). */
+void wait_for(const KeySpace& space, const Probe& found)
+{
+    if (found.speculative_token != 0) {
+        SpeculativeInsertionWait(found.wait_for, found.speculative_token);
+    } else {
+        ItemPointerData tid = found.tid;
+        XactLockTableWait(found.wait_for, space.heap, &tid, XLTW_InsertIndexUnique);
+    }
 }
 
 }  // namespace
@@ -240,8 +375,8 @@ KeySpace key_space(Oid nsp, Relation heap)
 {
     return pg([nsp, heap] {
         const Oid relid = RelationGetRelid(heap);
-        return KeySpace{heap, get_relname_relid("idx_batch_active", nsp), get_attnum(relid, "id"),
-                        get_attnum(relid, "configuration_id"), get_attnum(relid, "batch_type")};
+        return KeySpace{heap, nsp, get_attnum(relid, "id"), get_attnum(relid, "configuration_id"),
+                        get_attnum(relid, "batch_type"), get_attnum(relid, "status")};
     });
 }
 
@@ -250,24 +385,25 @@ bool claim_key(const KeySpace& space, std::int32_t configuration_id, Datum batch
     const LOCKTAG tag = pg([&] { return claim_tag(configuration_id, batch_type); });
     for (;;) {
         lock_claim(tag);
-        const Probe found = pg([&] {
-            Relation index = open_active_index(space);
-            const Probe p = probe_key(space, index, configuration_id, batch_type, ignore_id);
-            index_close(index, NoLock);
-            return p;
-        });
+        const Probe found = pg([&] { return probe_key(space, configuration_id, batch_type, ignore_id); });
         if (found.taken || !TransactionIdIsValid(found.wait_for))
             return found.taken;
         /* Never wait for a transaction while holding the claim: it may want it back. */
         unlock(claim);
-        pg([&] {
-            if (found.speculative_token != 0) {
-                SpeculativeInsertionWait(found.wait_for, found.speculative_token);
-            } else {
-                ItemPointerData tid = found.tid;
-                XactLockTableWait(found.wait_for, space.heap, &tid, XLTW_InsertIndexUnique);
-            }
-        });
+        pg([&] { wait_for(space, found); });
+    }
+}
+
+bool id_taken(const KeySpace& space, std::int32_t id)
+{
+    for (;;) {
+        const Probe found = pg([&] { return probe_id(space, id); });
+        if (found.taken || !TransactionIdIsValid(found.wait_for))
+            return found.taken;
+        /* Only when it must wait: irp_create_batch and irp_ensure_batch claim
+         * the key before their INSERT and keep that claim through it. */
+        release_claim();
+        pg([&] { wait_for(space, found); });
     }
 }
 

@@ -3,18 +3,27 @@
  *
  * Before a row becomes an active batch of a key (configuration_id,
  * batch_type), the backend claims the key: it takes the key's claim lock,
- * then probes idx_batch_active with a dirty snapshot, which also sees rows
- * of transactions still in progress. If such a transaction is inserting an
- * active batch of the key, or changing one, the backend lets go of the claim,
- * waits for that transaction to end and starts over, as PostgreSQL's own
- * unique check does. The claim is held until the row is in the indexes (the
- * next claim, the statement's end or the transaction's end releases it), so
- * a backend holds at most one claim lock at any time, however many rows a
- * statement writes.
+ * then probes the key's active batches with a dirty snapshot, which also
+ * sees rows of transactions still in progress. If such a transaction is
+ * inserting an active batch of the key, or changing or about to change one
+ * (it holds the row FOR UPDATE or FOR NO KEY UPDATE, alone or in a
+ * MultiXact), the backend lets go of the claim, waits for that transaction
+ * to end and starts over, as PostgreSQL's own unique check does. The claim
+ * is held until the row is in the indexes (the next claim, the statement's
+ * end or the transaction's end releases it), so a backend holds at most one
+ * claim lock at any time, however many rows a statement writes.
+ *
+ * The probe reads idx_batch_active when that index is live, ready and valid
+ * (as PostgreSQL's planner requires); while CREATE INDEX CONCURRENTLY or
+ * REINDEX CONCURRENTLY is building it, or if it is missing, it reads the
+ * table instead: slower, same result.
  *
  * Lock order (README, Concurrency): a batch row's lock (UPDATE, or
- * irp_cancel_batch) before a claim; a claim before nothing else; the row
- * named by duplicate_of (FOR SHARE) only after releasing any claim; jobs last.
+ * irp_cancel_batch, or the batch allow_duplicate names, FOR SHARE) before a
+ * claim; a claim before nothing else; jobs last. No claim is held while
+ * waiting for another transaction, and none is kept for a row whose id is
+ * taken (INSERT ... ON CONFLICT (id) updating an existing batch), because
+ * PostgreSQL waits for that batch's lockers before it would insert the row.
  */
 #pragma once
 
@@ -27,13 +36,14 @@ extern "C" {
 
 namespace irp {
 
-/* Where a claim probes: the extension's irp_batch and its idx_batch_active (InvalidOid if missing). */
+/* Where a claim probes: the extension's irp_batch (its indexes are looked up at each probe). */
 struct KeySpace {
     Relation heap;
-    Oid active_index;
+    Oid nsp;
     AttrNumber id;
     AttrNumber configuration_id;
     AttrNumber batch_type;
+    AttrNumber status;
 };
 
 /* The KeySpace of the extension installed in schema nsp; heap is its irp_batch, opened by the caller. */
@@ -55,6 +65,14 @@ bool claim_key(const KeySpace& space, std::int32_t configuration_id, Datum batch
  */
 bool claim_and_read_active(const KeySpace& space, Oid nsp, std::int32_t configuration_id, Datum batch_type,
                            std::int32_t ignore_id);
+
+/*
+ * Whether a row with this id exists (committed, or this transaction's own),
+ * looked up with a dirty snapshot after waiting for every transaction that
+ * is inserting, updating or deleting it. Before such a wait it releases
+ * this backend's claim and hold; a claim it does not wait with stays.
+ */
+bool id_taken(const KeySpace& space, std::int32_t id);
 
 /*
  * Holds the key (a share lock on the claim's lock tag), for an UPDATE that

@@ -7,6 +7,7 @@
 extern "C" {
 #include "access/table.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 }
@@ -100,13 +101,38 @@ std::optional<std::int32_t> active_batch_of_key(Oid nsp, std::int32_t configurat
     return found;
 }
 
+std::optional<std::int32_t> lock_batch_to_duplicate(Oid nsp, std::int32_t configuration_id, Datum batch_type,
+                                                    std::string_view batch_type_text)
+{
+    for (;;) {
+        const std::optional<std::int32_t> found = active_batch_of_key(nsp, configuration_id, batch_type);
+        if (!found)
+            return std::nullopt; /* the claim stays for the ordinary batch */
+        /* Lock order: a batch's row lock is never waited for while holding a claim. */
+        release_claim();
+        Datum args[] = {Int32GetDatum(*found)};
+        if (spi_run_latest(prepared(Query::LockDuplicateTarget, nsp), args, nullptr, 1) == 1) {
+            bool isnull = false;
+            const std::int32_t locked_configuration_id = DatumGetInt32(spi_value(0, 1, &isnull));
+            if (!isnull && locked_configuration_id == configuration_id && spi_text(0, 2) == batch_type_text &&
+                is_active(parse_batch_status(spi_text(0, 3))))
+                return found;
+        }
+        /* It changed while this transaction waited for the lock: look again. */
+        pg([] { CHECK_FOR_INTERRUPTS(); });
+    }
+}
+
 std::int32_t insert_batch(Oid nsp, std::string_view function, std::int32_t step_id, std::int32_t configuration_id,
-                          Datum batch_type, std::optional<std::int32_t> duplicate_of, const Jobs& jobs)
+                          Datum batch_type, std::optional<std::int32_t> duplicate_of, const Jobs& jobs,
+                          const RequestId& request)
 {
     Datum batch_args[] = {Int32GetDatum(step_id), Int32GetDatum(configuration_id), batch_type,
-                          Int32GetDatum(duplicate_of.value_or(0))};
-    const char batch_nulls[] = {' ', ' ', ' ', duplicate_of ? ' ' : 'n'};
-    if (spi_run(prepared(Query::InsertBatch, nsp), batch_args, batch_nulls, false, 0) != 1)
+                          Int32GetDatum(duplicate_of.value_or(0)), request.uuid};
+    const char batch_nulls[] = {' ', ' ', ' ', duplicate_of ? ' ' : 'n', ' '};
+    /* Without a request_id, the statement of 1.x, whose tables have no such column. */
+    const Query insert = request.given ? Query::InsertBatchRequest : Query::InsertBatch;
+    if (spi_run(prepared(insert, nsp), batch_args, batch_nulls, false, 0) != 1)
         throw skipped_by_trigger(function, "create the batch", "irp_batch");
     bool isnull = false;
     const std::int32_t batch_id = DatumGetInt32(spi_value(0, 1, &isnull));

@@ -21,6 +21,12 @@ struct Jobs {
     std::size_t count;
 };
 
+/* The request_id argument (request_claim.hpp): absent in a 1.x declaration of the function, or NULL. */
+struct RequestId {
+    bool given = false;
+    Datum uuid = 0;
+};
+
 /* Argument n (jsonb, NULL allowed): a JSON array of objects, else a Problem (22023). */
 Jobs jobs_arg(FunctionCallInfo fcinfo, int n);
 
@@ -33,11 +39,23 @@ Jobs jobs_arg(FunctionCallInfo fcinfo, int n);
 std::optional<std::int32_t> active_batch_of_key(Oid nsp, std::int32_t configuration_id, Datum batch_type);
 
 /*
- * Inserts a batch and one job per element of jobs, in array order, inside
- * an SPI connection; returns the batch's id. function names the caller in
+ * allow_duplicate's choice: the active batch of (configuration_id,
+ * batch_type) that the duplicate error would name, locked FOR SHARE so that
+ * it stays that key's active batch until this transaction ends; or none,
+ * with the key claimed for the caller's INSERT of an ordinary batch. A batch
+ * moved, ended or deleted by a transaction that committed while this one
+ * waited for its lock is not chosen: the key is looked at again. Inside SPI.
+ */
+std::optional<std::int32_t> lock_batch_to_duplicate(Oid nsp, std::int32_t configuration_id, Datum batch_type,
+                                                    std::string_view batch_type_text);
+
+/*
+ * Inserts a batch (with the request's id, if given) and one job per element
+ * of jobs, in array order, inside an SPI connection; returns the batch's id. function names the caller in
  * the error raised when another trigger skips a row (09000).
  */
 std::int32_t insert_batch(Oid nsp, std::string_view function, std::int32_t step_id, std::int32_t configuration_id,
-                          Datum batch_type, std::optional<std::int32_t> duplicate_of, const Jobs& jobs);
+                          Datum batch_type, std::optional<std::int32_t> duplicate_of, const Jobs& jobs,
+                          const RequestId& request);
 
 }  // namespace irp

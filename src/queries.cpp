@@ -31,7 +31,7 @@ namespace irp {
 
 namespace {
 
-constexpr int max_args = 4;
+constexpr int max_args = 6;
 
 /* One statement: its text and parameter types. */
 struct Statement {
@@ -56,6 +56,17 @@ struct Statement {
     ", b.duplicate_of FROM @extschema@.irp_batch b"                                      \
     " WHERE b.configuration_id OPERATOR(pg_catalog.=) $1" condition                      \
     " AND b.status " ACTIVE_BATCH " ORDER BY b.created_ts DESC, b.id DESC"
+
+/* The CREATED and DUPLICATE_CREATED events of new_rows, with extra details pairs. */
+#define AUDIT_INSERT(extra)                                                                  \
+    "INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"                \
+    " SELECT n.id,"                                                                           \
+    "  CASE WHEN n.duplicate_of IS NULL THEN 'CREATED' ELSE 'DUPLICATE_CREATED' END,"         \
+    "  $1,"                                                                                   \
+    "  pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("                           \
+    "   'configuration_id', n.configuration_id, 'batch_type', n.batch_type,"                  \
+    "   'step_id', n.step_id, 'status', n.status, 'duplicate_of', n.duplicate_of" extra "))"  \
+    " FROM new_rows n ORDER BY n.id"
 
 /* The details of a DELETED event for the row alias r, plus extra pairs. */
 #define DELETED_DETAILS(r, extra)                                                              \
@@ -149,15 +160,7 @@ const Statement statements[] = {
      " (SELECT pg_catalog.count(*) FROM @extschema@.irp_batch_event)",
      0, {}},
     /* AuditInsert($1 actor): transition table new_rows */
-    {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
-     " SELECT n.id,"
-     "  CASE WHEN n.duplicate_of IS NULL THEN 'CREATED' ELSE 'DUPLICATE_CREATED' END,"
-     "  $1,"
-     "  pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
-     "   'configuration_id', n.configuration_id, 'batch_type', n.batch_type,"
-     "   'step_id', n.step_id, 'status', n.status, 'duplicate_of', n.duplicate_of))"
-     " FROM new_rows n ORDER BY n.id",
-     1, {TEXTOID}},
+    {AUDIT_INSERT(""), 1, {TEXTOID}},
     /* AuditUpdate($1 actor, $2 batch being cancelled by irp_cancel_batch or 0, $3 its details) */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, reason, actor, details)"
      " SELECT n.id,"
@@ -197,6 +200,26 @@ const Statement statements[] = {
      " SELECT b.id, 'DELETED', $1, " DELETED_DETAILS("b", ", 'truncated', true")
      " FROM @extschema@.irp_batch b ORDER BY b.id",
      1, {TEXTOID}},
+    /* LockDuplicateTarget($1 id): its key cannot change before this transaction ends */
+    {"SELECT configuration_id, batch_type::pg_catalog.text, status::pg_catalog.text FROM @extschema@.irp_batch"
+     " WHERE id OPERATOR(pg_catalog.=) $1 FOR SHARE",
+     1, {INT4OID}},    /* RequestBatch($1 request_id, $2 configuration_id, $3 batch_type, $4 step_id, $5 allow_duplicate,
+     * $6 jobs): the batch, whether it is what this call asks for, its key */
+    {"SELECT b.id,"
+     " b.configuration_id OPERATOR(pg_catalog.=) $2 AND b.batch_type OPERATOR(pg_catalog.=) $3"
+     " AND b.step_id IS NOT DISTINCT FROM $4 AND (b.duplicate_of IS NULL OR $5)"
+     " AND COALESCE((SELECT pg_catalog.jsonb_agg(j.job_configuration_data ORDER BY j.id)"
+     "      FROM @extschema@.irp_job j WHERE j.batch_id OPERATOR(pg_catalog.=) b.id), '[]')"
+     "     OPERATOR(pg_catalog.=) COALESCE($6, '[]'),"
+     " b.configuration_id, b.batch_type::pg_catalog.text"
+     " FROM @extschema@.irp_batch b WHERE b.request_id OPERATOR(pg_catalog.=) $1",
+     6, {UUIDOID, INT4OID, TEXTOID, INT4OID, BOOLOID, JSONBOID}},
+    /* InsertBatchRequest($1 step_id, $2 configuration_id, $3 batch_type, $4 duplicate_of, $5 request_id) */
+    {"INSERT INTO @extschema@.irp_batch (step_id, configuration_id, batch_type, duplicate_of, request_id)"
+     " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+     5, {INT4OID, INT4OID, TEXTOID, INT4OID, UUIDOID}},
+    /* AuditInsertRequest($1 actor): as AuditInsert, with the request_id */
+    {AUDIT_INSERT(", 'request_id', n.request_id"), 1, {TEXTOID}},
 };
 
 static_assert(sizeof(statements) / sizeof(statements[0]) == static_cast<std::size_t>(Query::Count_),

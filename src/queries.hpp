@@ -34,6 +34,10 @@ enum class Query {
     AuditUpdate,
     AuditDelete,
     AuditTruncate,
+    LockDuplicateTarget,     /* allow_duplicate: the batch chosen as duplicate_of, locked FOR SHARE, with its status */
+    RequestBatch,            /* a request_id's batch, and whether the call asks for the same */
+    InsertBatchRequest,      /* irp_create_batch, irp_ensure_batch with a request_id: the batch */
+    AuditInsertRequest,      /* audit trigger, per statement, on a table with request_id */
     Count_
 };
 

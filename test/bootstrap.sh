@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   make g++                          # the extension is C++17
   clang-14 llvm-14                  # PGXS also emits LLVM bitcode (PostgreSQL is built with LLVM)
-  postgresql-15                     # the server the tests run against
+  postgresql-15                     # the server the tests run against; also pgbench and amcheck (outside load)
   postgresql-server-dev-15          # pg_config, PGXS, server headers, pg_regress, isolationtester
   postgresql-15-pgtap               # pgTAP
   libtap-parser-sourcehandler-pgtap-perl  # pg_prove

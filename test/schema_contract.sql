@@ -5,7 +5,7 @@ CREATE SCHEMA irp;
 CREATE EXTENSION irp_batch SCHEMA irp;
 SET search_path = irp, public;
 
-SELECT plan(82);
+SELECT plan(85);
 
 -- Types
 SELECT enum_has_labels('irp', 'batch_status_enum',
@@ -17,7 +17,7 @@ SELECT enum_has_labels('irp', 'job_status_enum',
 -- irp_batch
 SELECT tables_are('irp', ARRAY['irp_batch', 'irp_job', 'irp_batch_event'], 'the tables');
 SELECT columns_are('irp', 'irp_batch', ARRAY['id', 'step_id', 'configuration_id', 'batch_type', 'status',
-  'duplicate_of', 'cancel_reason', 'created_by', 'created_ts', 'updated_ts', 'completed_ts'], 'irp_batch columns');
+  'duplicate_of', 'cancel_reason', 'created_by', 'created_ts', 'updated_ts', 'completed_ts', 'request_id'], 'irp_batch columns');
 SELECT col_type_is('irp', 'irp_batch', 'id', 'integer', 'irp_batch.id');
 SELECT col_is_pk('irp', 'irp_batch', 'id', 'irp_batch.id is the primary key');
 SELECT is((SELECT attidentity FROM pg_attribute WHERE attrelid = 'irp.irp_batch'::regclass AND attname = 'id'),
@@ -43,6 +43,14 @@ SELECT col_default_is('irp', 'irp_batch', 'created_ts', 'now()', 'irp_batch.crea
 SELECT col_type_is('irp', 'irp_batch', 'updated_ts', 'timestamp with time zone', 'irp_batch.updated_ts');
 SELECT col_default_is('irp', 'irp_batch', 'updated_ts', 'now()', 'irp_batch.updated_ts defaults to now()');
 SELECT col_type_is('irp', 'irp_batch', 'completed_ts', 'timestamp with time zone', 'irp_batch.completed_ts');
+
+SELECT col_type_is('irp', 'irp_batch', 'request_id', 'uuid', 'irp_batch.request_id');
+SELECT is(pg_get_indexdef('irp.idx_batch_request_id'::regclass),
+  'CREATE UNIQUE INDEX idx_batch_request_id ON irp.irp_batch USING btree (request_id) WHERE (request_id IS NOT NULL)',
+  'a request_id names at most one batch');
+SELECT is((SELECT count(*) FROM pg_proc WHERE pronamespace = 'irp'::regnamespace
+            AND proname IN ('irp_create_batch', 'irp_ensure_batch')), 2::bigint,
+  'one irp_create_batch and one irp_ensure_batch: request_id replaced the signatures, no overload');
 
 -- irp_job
 SELECT columns_are('irp', 'irp_job', ARRAY['id', 'batch_id', 'status', 'job_configuration_data',
@@ -99,12 +107,12 @@ SELECT ok(NOT has_function_privilege('public', 'irp.irp_batch_event_guard()', 'E
 
 -- The SQL API
 SELECT is(pg_get_function_identity_arguments('irp.irp_create_batch'::regproc),
-  'batch_type text, configuration_id integer, step_id integer, allow_duplicate boolean, jobs jsonb',
+  'batch_type text, configuration_id integer, step_id integer, allow_duplicate boolean, jobs jsonb, request_id uuid',
   'irp_create_batch arguments');
 SELECT is(pg_get_function_arguments('irp.irp_create_batch'::regproc),
-  'batch_type text, configuration_id integer, step_id integer, allow_duplicate boolean DEFAULT false, jobs jsonb DEFAULT NULL::jsonb',
+  'batch_type text, configuration_id integer, step_id integer, allow_duplicate boolean DEFAULT false, jobs jsonb DEFAULT NULL::jsonb, request_id uuid DEFAULT NULL::uuid',
   'irp_create_batch defaults');
-SELECT function_returns('irp', 'irp_create_batch', ARRAY['text', 'integer', 'integer', 'boolean', 'jsonb'], 'integer',
+SELECT function_returns('irp', 'irp_create_batch', ARRAY['text', 'integer', 'integer', 'boolean', 'jsonb', 'uuid'], 'integer',
   'irp_create_batch returns integer');
 SELECT is(pg_get_function_arguments('irp.irp_cancel_batch'::regproc),
   'batch_id integer, reason text DEFAULT ''Cancelled by user''::text', 'irp_cancel_batch arguments and default');
@@ -120,7 +128,7 @@ SELECT is(pg_get_function_result('irp.irp_batch_preflight'::regproc),
   'TABLE(batch_type text, batch_id integer, status text, created_ts timestamp with time zone, created_by text, job_count bigint, duplicate_of integer)',
   'irp_batch_preflight result');
 SELECT is(pg_get_function_arguments('irp.irp_ensure_batch'::regproc),
-  'batch_type text, configuration_id integer, step_id integer, jobs jsonb DEFAULT NULL::jsonb', 'irp_ensure_batch arguments');
+  'batch_type text, configuration_id integer, step_id integer, jobs jsonb DEFAULT NULL::jsonb, request_id uuid DEFAULT NULL::uuid', 'irp_ensure_batch arguments');
 SELECT is(pg_get_function_result('irp.irp_ensure_batch'::regproc),
   'TABLE(batch_id integer, created boolean)', 'irp_ensure_batch result');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
@@ -148,8 +156,8 @@ SELECT set_eq($$SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depe
   ARRAY['event trigger irp_batch_drop_warning', 'function irp_batch_audit()', 'function irp_batch_drop_warning()',
         'function irp_batch_event_guard()', 'function irp_batch_guard()',
         'function irp_batch_preflight(integer,text[])', 'function irp_batch_setup()',
-        'function irp_cancel_batch(integer,text)', 'function irp_create_batch(text,integer,integer,boolean,jsonb)',
-        'function irp_ensure_batch(text,integer,integer,jsonb)',
+        'function irp_cancel_batch(integer,text)', 'function irp_create_batch(text,integer,integer,boolean,jsonb,uuid)',
+        'function irp_ensure_batch(text,integer,integer,jsonb,uuid)',
         'function irp_get_active_batches_for_config(integer,text)'],
   'the members of the extension are its functions and its event trigger');
 SELECT is((SELECT extconfig FROM pg_extension WHERE extname = 'irp_batch'), NULL, 'no table is registered with pg_extension_config_dump');

@@ -15,8 +15,19 @@ run_stress() {
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   echo "$(grep -cE '^ok [0-9]' stress.log) $(grep -cE '^not ok [0-9]' stress.log)" > counts/stress
 }
+# Outside load: pgbench's custom scripts (test/pgbench/) at each isolation
+# level, then error counts by SQLSTATE, the invariants and amcheck
+# (test/outside_load.py). make stress runs it for OUTSIDE_SECONDS per level
+# (default 60).
+run_outside_load() {
+  echo "== outside load (pgbench)"
+  /usr/bin/python3 test/outside_load.py --seconds "${1}" --clients "${OUTSIDE_CLIENTS:-8}" 2>&1 | tee outside_load.log
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  echo "$(grep -cE '^ok [0-9]' outside_load.log) $(grep -cE '^not ok [0-9]' outside_load.log)" > counts/outside_load
+}
 if [ -n "${STRESS_ONLY:-}" ]; then
   run_stress "${STRESS_SECONDS:-300}"
+  run_outside_load "${OUTSIDE_SECONDS:-60}"
   exit $status
 fi
 
@@ -68,7 +79,8 @@ bash test/python_client.sh 2>&1 | tee python_client.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "$(grep -cE '^ok [0-9]' python_client.log) $(grep -cE '^not ok [0-9]' python_client.log)" > counts/python_client
 
-# Stress, for a few seconds.
+# Stress, for a few seconds; the outside load, 3 seconds per isolation level.
 run_stress 5
+run_outside_load 3
 
 exit $status
