@@ -16,6 +16,11 @@ packages=(
   jupyter-nbconvert python3-ipykernel  # runs the Step 03 notebook headless
   gnuplot-nox                       # the benchmark's chart
   libipc-run-perl                   # PostgreSQL::Test::Cluster, for the TAP tests in t/
+  build-essential dpkg-dev debhelper fakeroot  # make deb: dpkg-buildpackage
+  postgresql-server-dev-all         # make deb: pg_buildext, dh --with pgxs
+  lintian                           # make test: checks the .deb
+  git                               # make dist: git archive
+  python3-venv python3-setuptools python3-wheel  # make test: the Python client installed into a throwaway venv
 )
 
 missing=()

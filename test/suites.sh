@@ -48,7 +48,7 @@ echo "$(grep -cE '^(ok|test) .* ok ' isolation.log) $(grep -cE '(FAILED|failed \
 # TAP: t/*.pl (PostgreSQL::Test::Cluster, each starts clusters of its own):
 # crash recovery and a streaming standby. One test per assertion.
 echo "== TAP"
-make -s installcheck REGRESS= ISOLATION= PROVE_FLAGS=-v PG_CONFIG="$PG_CONFIG" 2>&1 | tee tap.log
+make -s installcheck REGRESS= ISOLATION= TAP_TESTS=1 PROVE_FLAGS=-v PG_CONFIG="$PG_CONFIG" 2>&1 | tee tap.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "$(grep -cE '^ok [0-9]' tap.log) $(grep -cE '^not ok [0-9]' tap.log)" > counts/tap
 
