@@ -46,8 +46,12 @@ ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate r
             race_moving_target race_upsert race_index_build race_request
 ISOLATION_OPTS = --inputdir=. --encoding=UTF8 --load-extension=irp_batch
 
-# TAP suites: t/*.pl (PostgreSQL::Test::Cluster; crash recovery, standby)
-TAP_TESTS = 1
+# TAP suites: t/*.pl (PostgreSQL::Test::Cluster; crash recovery, standby).
+# They start clusters of their own, as a user other than root, so
+# make installcheck, which tests an existing server (PGHOST, PGPORT, PGUSER),
+# runs only the two suites above: make installcheck TAP_TESTS=1 adds them
+# (make test does).
+TAP_TESTS ?=
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -66,6 +70,12 @@ BITCODE_CXXFLAGS += -std=c++17
 
 # PGXS tracks no header dependencies: rebuild every object when a header changes.
 $(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.hpp)
+
+# Out-of-tree builds (make -f SRCDIR/Makefile VPATH=SRCDIR, as pg_buildext and
+# dh --with pgxs do for the Debian package) need the folders of what they build.
+ifdef VPATH
+$(shell mkdir -p $(sort $(dir $(OBJS) $(DATA_built))))
+endif
 else
 all install installcheck:
 	@echo "$(PG_CONFIG) not found: install postgresql-server-dev-15 (make test and make demo do)" >&2; exit 1
@@ -98,3 +108,21 @@ bench: deps install
 #   make stress STRESS_SECONDS=600 STRESS_CLIENTS=8 OUTSIDE_SECONDS=120 OUTSIDE_CLIENTS=8
 stress: deps
 	@STRESS_ONLY=1 bash test/run-tests.sh
+
+# Packaging (README, Installation). The version is the control file's
+# default_version; META.json, debian/changelog and clients/python/pyproject.toml
+# must say the same (make test checks: test/meta.py).
+#   make deb    postgresql-15-irp-batch_VERSION-1_ARCH.deb, built with
+#               dpkg-buildpackage in a copy of the tree (packaging/build-deb.sh)
+#   make dist   irp_batch-VERSION.zip for PGXN, with git archive of HEAD
+#               (VERSION as META.json spells it: SemVer, 1.2 is 1.2.0), in
+#               DIST_OUT (default: here)
+DISTVERSION = $(shell python3 -c 'import json; print(json.load(open("META.json"))["version"])')
+.PHONY: deb dist
+deb: deps
+	@bash packaging/build-deb.sh
+
+DIST_OUT ?= .
+dist:
+	git archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ -o $(DIST_OUT)/$(EXTENSION)-$(DISTVERSION).zip HEAD
+	@echo "$(DIST_OUT)/$(EXTENSION)-$(DISTVERSION).zip"

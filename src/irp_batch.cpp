@@ -9,6 +9,7 @@
  *   sql_args.*        reading and validating SQL arguments
  *   batch_table.*     the check that a trigger fires on the extension's irp_batch
  *   key_claim.*       race-safe probe of a key's active batches: claim lock, dirty snapshot
+ *   request_claim.*   a create's request_id: its lock, the batch an earlier attempt made
  *   batch_guard.cpp   BEFORE INSERT/UPDATE trigger: the duplicate guard
  *   batch_audit.*     statement triggers: the audit trail
  *   event_guard.cpp   statement trigger on irp_batch_event: only its owner writes it

@@ -9,6 +9,7 @@ packages=(
   postgresql-15                     # the server the tests run against; also pgbench and amcheck (outside load)
   postgresql-server-dev-15          # pg_config, PGXS, server headers, pg_regress, isolationtester
   postgresql-15-pgtap               # pgTAP
+  postgresql-15-plproxy             # the scale-out router (examples/plproxy, test/plproxy.sh)
   libtap-parser-sourcehandler-pgtap-perl  # pg_prove
   python3-psycopg                   # README's Python example, the Python client, the stress check
   python3-pytest                    # the Python client's tests
@@ -16,6 +17,11 @@ packages=(
   gnuplot-nox                       # the benchmark's chart
   libipc-run-perl                   # PostgreSQL::Test::Cluster, for the TAP tests in t/
   pgbouncer                         # the Python client's suite through a pooler (test/pgbouncer.sh)
+  build-essential dpkg-dev debhelper fakeroot  # make deb: dpkg-buildpackage
+  postgresql-server-dev-all         # make deb: pg_buildext, dh --with pgxs
+  lintian                           # make test: checks the .deb
+  git                               # make dist: git archive
+  python3-venv python3-setuptools python3-wheel  # make test: the Python client installed into a throwaway venv
 )
 
 missing=()

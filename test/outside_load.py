@@ -45,6 +45,8 @@ from pathlib import Path
 
 import psycopg
 
+from invariants import key_invariants
+
 DATABASE = "irp_batch_outside_load"
 PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
 SCRIPTS = Path(__file__).resolve().parent / "pgbench"
@@ -160,19 +162,7 @@ def main():
                    dict(reindexes)))
 
     with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
-        doubled = conn.execute(
-            "SELECT configuration_id, batch_type, array_agg(id ORDER BY id) FROM irp_batch"
-            " WHERE status IN ('INITIATED', 'ACTIVE') AND duplicate_of IS NULL"
-            " GROUP BY 1, 2 HAVING count(*) > 1").fetchall()
-        checks.append((not doubled, "no key has two active batches without duplicate_of", doubled))
-        crossed = conn.execute(
-            "SELECT d.id, d.duplicate_of FROM irp_batch d JOIN irp_batch o ON o.id = d.duplicate_of"
-            " WHERE (o.configuration_id, o.batch_type) IS DISTINCT FROM (d.configuration_id, d.batch_type)").fetchall()
-        checks.append((not crossed, "every duplicate_of names a batch of the same key", crossed))
-        events = conn.execute(
-            "SELECT b.id, count(e.id) FROM irp_batch b LEFT JOIN irp_batch_event e ON e.batch_id = b.id"
-            " AND e.event IN ('CREATED', 'DUPLICATE_CREATED') GROUP BY b.id HAVING count(e.id) <> 1").fetchall()
-        checks.append((not events, "every batch has exactly one creation event", events))
+        checks += key_invariants(conn)
         # create makes 2 jobs (step 1), allow_duplicate none (step 2), ensure 1 when it creates (step 3);
         # an upsert (step 4) never inserts: every id it names exists.
         jobs = conn.execute(

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Python client suite: the pytest tests of clients/python, then the Step 03
+# The Python client suite: clients/python installed with pip into throwaway
+# virtualenvs, its pytest tests run from there, then the Step 03
 # notebook (examples/Step_03_Create_Batches.ipynb) executed headless with
 # nbconvert, run after run, checking the database after each.
 #
@@ -10,10 +11,11 @@
 # drops the databases irp_batch_pytest_<pid>, irp_batch_pytest_<pid>_irp,
 # irp_batch_pytest_<pid>_none and irp_batch_notebook. By hand:
 #   runuser -u postgres -- pg_virtualenv -t -v 15 bash test/python_client.sh
-# Needs Debian's python3-psycopg, python3-pytest, jupyter-nbconvert and
-# python3-ipykernel, run with /usr/bin/python3.
+# Needs Debian's python3-psycopg, python3-pytest, jupyter-nbconvert,
+# python3-ipykernel, python3-venv, python3-setuptools and python3-wheel; runs
+# in virtualenvs of /usr/bin/python3.
 #
-# Prints one TAP line per pytest test and per notebook check ("ok N - ..." or
+# Prints one TAP line per packaging check, per pytest test and per notebook check ("ok N - ..." or
 # "not ok N - ..."), everything else as "# " comments, and "1..N" at the end;
 # exits non-zero if anything failed.
 set -uo pipefail
@@ -51,10 +53,81 @@ check() {
 comment() { sed 's/^/# /'; }
 
 #
-# pytest
+# The package, installed as its users install it: pip, into throwaway
+# virtualenvs made with --system-site-packages (psycopg, pytest, nbconvert and
+# ipykernel are Debian's), offline (--no-index; --no-build-isolation builds
+# with Debian's python3-setuptools and python3-wheel). Once from the source
+# folder, once from a wheel built from it; the tests and the notebook then run
+# on the wheel's virtualenv, from a folder that holds no copy of the client.
 #
-echo "# pytest clients/python/tests"
-$PYTHON -m pytest -v -p no:cacheprovider --junitxml="$tmp/pytest.xml" clients/python/tests \
+echo "# pip install ./clients/python into throwaway virtualenvs"
+cp -rL clients/python "$tmp/client-src"   # a copy: pip builds in the folder it is given
+client_version=$(sed -n 's/^version = "\(.*\)"/\1/p' clients/python/pyproject.toml)
+pip_quiet=(--quiet --disable-pip-version-check --no-input --no-index)
+
+# installed VENV DESCRIPTION: the venv imports irp_batch_client, with py.typed,
+# from its own site-packages, at the version pyproject.toml says.
+installed() {
+  local out status
+  out=$("$tmp/$1/bin/python" - "$tmp/$1" "$client_version" 2>&1 <<'EOF'
+import importlib.metadata
+import pathlib
+import sys
+
+import irp_batch_client
+
+venv, expected = pathlib.Path(sys.argv[1]).resolve(), sys.argv[2]
+package = pathlib.Path(irp_batch_client.__file__).resolve().parent
+problems = []
+if venv not in package.parents:
+    problems.append(f"imported from {package}, outside {venv}")
+if not (package / "py.typed").is_file():
+    problems.append(f"no py.typed in {package}")
+version = importlib.metadata.version("irp-batch-client")
+if version != expected:
+    problems.append(f"version {version}, pyproject.toml says {expected}")
+print("\n".join(problems) or f"irp_batch_client {version} from {package}")
+sys.exit(1 if problems else 0)
+EOF
+)
+  status=$?
+  tap $status "$2" "$out"
+  if [ $status -eq 0 ]; then printf '%s\n' "$out" | comment; fi
+}
+
+out=$($PYTHON -m venv --system-site-packages "$tmp/venv-src" 2>&1 &&
+      "$tmp/venv-src/bin/pip" install "${pip_quiet[@]}" --no-build-isolation "$tmp/client-src" 2>&1)
+tap $? "pip install --no-build-isolation ./clients/python into a fresh virtualenv, offline" "$out"
+installed venv-src "that virtualenv imports irp_batch_client $client_version with py.typed from its site-packages"
+
+out=$("$tmp/venv-src/bin/pip" wheel "${pip_quiet[@]}" --no-build-isolation --no-deps -w "$tmp/wheels" "$tmp/client-src" 2>&1)
+tap $? "pip wheel ./clients/python builds a wheel, offline" "$out"
+wheel=$(ls "$tmp"/wheels/irp_batch_client-"$client_version"-py3-none-any.whl 2>/dev/null)
+out=$($PYTHON - "$wheel" 2>&1 <<'EOF'
+import sys
+import zipfile
+
+names = set(zipfile.ZipFile(sys.argv[1]).namelist())
+wanted = {"irp_batch_client/__init__.py", "irp_batch_client/py.typed"}
+missing = sorted(wanted - names) + ([] if any(n.endswith(".dist-info/LICENSE") for n in names) else ["LICENSE"])
+print("missing: " + ", ".join(missing) if missing else "\n".join(sorted(names)))
+sys.exit(1 if missing else 0)
+EOF
+)
+tap $? "the wheel ${wheel##*/} holds irp_batch_client, py.typed and the LICENSE" "$out"
+
+out=$($PYTHON -m venv --system-site-packages "$tmp/venv-wheel" 2>&1 &&
+      "$tmp/venv-wheel/bin/pip" install "${pip_quiet[@]}" "$wheel" 2>&1)
+tap $? "pip install of the wheel into another fresh virtualenv, offline" "$out"
+installed venv-wheel "that virtualenv imports irp_batch_client $client_version with py.typed from its site-packages"
+[ -x "$tmp/venv-wheel/bin/python" ] && PYTHON=$tmp/venv-wheel/bin/python
+
+#
+# pytest, on the wheel's virtualenv, from a copy of the tests
+#
+cp -r clients/python/tests "$tmp/tests"
+echo "# pytest clients/python/tests with $PYTHON"
+(cd "$tmp" && $PYTHON -m pytest -v -p no:cacheprovider --junitxml="$tmp/pytest.xml" tests) \
   > "$tmp/pytest.log" 2>&1
 pytest_status=$?
 comment < "$tmp/pytest.log"
@@ -98,7 +171,7 @@ fi
 echo "# $NOTEBOOK"
 
 # Jupyter and IPython state in the scratch folder, and a python3 kernel that is
-# Debian's python, whatever kernels the user has installed.
+# the wheel's virtualenv (Debian's python), whatever kernels the user has installed.
 export JUPYTER_PATH="$tmp/jupyter" JUPYTER_DATA_DIR="$tmp/jupyter-data" JUPYTER_CONFIG_DIR="$tmp/jupyter-config" \
        JUPYTER_RUNTIME_DIR="$tmp/jupyter-runtime" IPYTHONDIR="$tmp/ipython" PYDEVD_DISABLE_FILE_VALIDATION=1
 mkdir -p "$JUPYTER_PATH/kernels/python3"

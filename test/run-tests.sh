@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# make test: builds and installs irp_batch, then runs every suite against a
-# throwaway PostgreSQL 15 cluster (pg_virtualenv -t: a temporary directory,
-# no system configuration touched, removed afterwards). Ends with one line
+# make test: builds irp_batch, checks its packaging (the Debian package built,
+# installed with apt-get, run and purged; META.json; make dist), installs it,
+# then runs every suite against a throwaway PostgreSQL 15 cluster
+# (pg_virtualenv -t: a temporary directory, no system configuration touched,
+# removed afterwards). Ends with one line
 # "N passed, M failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +14,17 @@ export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 
 fail_early() { echo "$1" >&2; echo "0 passed, 1 failed"; exit 1; }
 make -s PG_CONFIG="$PG_CONFIG" || fail_early "build failed"
+
+# Packaging (test/packaging.sh): META.json, make dist, make deb and lintian;
+# then the .deb, installed with apt-get in place of make install, runs the
+# extension in a throwaway cluster of its own and is purged, before
+# make install below puts the same files in place for the other suites.
+packaging_log=$(mktemp /tmp/irp_batch_packaging.XXXXXX.log)
+if [ -z "${STRESS_ONLY:-}" ]; then
+  echo "== packaging (Debian package, PGXN, make dist)"
+  bash test/packaging.sh 2>&1 | tee "$packaging_log"
+  packaging_status=${PIPESTATUS[0]}
+fi
 $sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || fail_early "install failed"
 
 # The cluster is UTF-8 with the C.UTF-8 locale whatever the machine's locale,
@@ -19,8 +32,8 @@ $sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || fail_early "install f
 # The suites run in a scratch copy of the test inputs, owned by the user that
 # runs the cluster (as root: postgres, since initdb refuses root).
 work=$(mktemp -d /tmp/irp_batch_test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-cp -r Makefile README.md irp_batch.control sql specs expected t test clients examples docs "$work"/
+trap 'rm -rf "$work" "$packaging_log"' EXIT
+cp -r Makefile README.md LICENSE irp_batch.control sql specs expected t test clients examples docs "$work"/
 # The install scripts as built (extension/), before anything runs them.
 mkdir -p "$work/counts"
 echo "== install scripts"
@@ -46,6 +59,13 @@ if [ -z "${STRESS_ONLY:-}" ]; then
   p=$(grep -cE '^ok [0-9]' "$work/bench.log"); q=$(grep -cE '^not ok' "$work/bench.log")
   [ "$bench_status" -eq 0 ] || [ "$q" -gt 0 ] || q=1
   echo "$p $q" > "$work/counts/bench"
+fi
+
+if [ -z "${STRESS_ONLY:-}" ]; then
+  mkdir -p "$work/counts"
+  p=$(grep -cE '^ok [0-9]' "$packaging_log"); q=$(grep -cE '^not ok' "$packaging_log")
+  [ "$packaging_status" -eq 0 ] || [ "$q" -gt 0 ] || q=1
+  echo "$p $q" > "$work/counts/packaging"
 fi
 
 passed=0 failed=0

@@ -29,6 +29,8 @@ from collections import Counter
 import psycopg
 from psycopg.types.json import Jsonb
 
+from invariants import key_invariants
+
 DATABASE = "irp_batch_stress"
 TYPES = ["EDM_CREATION", "PORTFOLIO_CREATION", "ANALYSIS"]
 DUPLICATE_MESSAGE = "Active batch already exists for configuration "
@@ -187,16 +189,7 @@ def main():
 
     checks = []
     with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
-        doubled = conn.execute(
-            "SELECT configuration_id, batch_type, array_agg(id ORDER BY id) FROM irp_batch"
-            " WHERE status IN ('INITIATED', 'ACTIVE') AND duplicate_of IS NULL"
-            " GROUP BY 1, 2 HAVING count(*) > 1").fetchall()
-        checks.append((not doubled, "no key has two active batches without duplicate_of", doubled))
-
-        crossed = conn.execute(
-            "SELECT d.id, d.duplicate_of FROM irp_batch d JOIN irp_batch o ON o.id = d.duplicate_of"
-            " WHERE (o.configuration_id, o.batch_type) IS DISTINCT FROM (d.configuration_id, d.batch_type)").fetchall()
-        checks.append((not crossed, "every duplicate_of names a batch of the same key", crossed))
+        checks += key_invariants(conn)
 
         rows = conn.execute(
             "SELECT b.id, coalesce(jsonb_agg(j.job_configuration_data ORDER BY j.id)"
@@ -209,11 +202,6 @@ def main():
         checks.append((not missing and not extra,
                        f"the {len(created)} batches the clients created exist, and no other", (missing, extra)))
         checks.append((not wrong_jobs, "every batch has exactly the jobs it was created with", wrong_jobs))
-
-        events = conn.execute(
-            "SELECT b.id, count(e.id) FROM irp_batch b LEFT JOIN irp_batch_event e ON e.batch_id = b.id"
-            " AND e.event IN ('CREATED', 'DUPLICATE_CREATED') GROUP BY b.id HAVING count(e.id) <> 1").fetchall()
-        checks.append((not events, "every batch has exactly one creation event", events))
 
         cancels = conn.execute(
             "SELECT count(*) FROM irp_batch b WHERE b.status = 'CANCELLED' AND NOT EXISTS"

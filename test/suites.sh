@@ -48,7 +48,7 @@ echo "$(grep -cE '^(ok|test) .* ok ' isolation.log) $(grep -cE '(FAILED|failed \
 # TAP: t/*.pl (PostgreSQL::Test::Cluster, each starts clusters of its own):
 # crash recovery and a streaming standby. One test per assertion.
 echo "== TAP"
-make -s installcheck REGRESS= ISOLATION= PROVE_FLAGS=-v PG_CONFIG="$PG_CONFIG" 2>&1 | tee tap.log
+make -s installcheck REGRESS= ISOLATION= TAP_TESTS=1 PROVE_FLAGS=-v PG_CONFIG="$PG_CONFIG" 2>&1 | tee tap.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "$(grep -cE '^ok [0-9]' tap.log) $(grep -cE '^not ok [0-9]' tap.log)" > counts/tap
 
@@ -93,6 +93,12 @@ echo "== failover"
 timeout 600 /usr/bin/python3 test/failover.py 2>&1 | tee failover.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "$(grep -cE '^ok [0-9]' failover.log) $(grep -cE '^not ok [0-9]' failover.log)" > counts/failover
+
+# Scale-out: a PL/Proxy router and two shard databases (examples/plproxy).
+echo "== PL/Proxy router and shards"
+bash test/plproxy.sh 2>&1 | tee plproxy.log
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+echo "$(grep -cE '^ok [0-9]' plproxy.log) $(grep -cE '^not ok [0-9]' plproxy.log)" > counts/plproxy
 
 # Stress, for a few seconds; the outside load, 3 seconds per isolation level.
 run_stress 5

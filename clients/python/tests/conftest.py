@@ -1,20 +1,20 @@
 """Fixtures: one fresh database with the extension for the whole session.
 
-The server is found through libpq's environment (PGHOST, PGPORT, PGUSER,
-PGPASSWORD); the session's database is created from the `postgres`
+Tests the installed irp_batch_client (pip install ./clients/python into a
+virtualenv; see ../README.md). The server is found through libpq's
+environment (PGHOST, PGPORT, PGUSER, PGPASSWORD); the session's database is created from the `postgres`
 maintenance database and dropped at the end. Each test gets configuration
 ids no other test uses, so tests need no cleanup and can run in any order.
 """
 import itertools
 import os
-import sys
 
 import psycopg
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-import irp_batch_client  # noqa: E402
+# The installed package (pip install ./clients/python), not the source folder:
+# make test runs these tests from a throwaway virtualenv.
+import irp_batch_client
 
 # A statement that waits longer than this is a bug (a lock never released).
 OPTIONS = "-c statement_timeout=60s -c lock_timeout=30s"

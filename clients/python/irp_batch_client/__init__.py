@@ -65,6 +65,15 @@ Errors
     (P0002). The psycopg exception is the ``__cause__``, its diagnostic the
     ``diag`` attribute. Wrong Python types (a float or bool as an id, a string
     as the list of batch types) raise ``TypeError`` before anything is sent.
+
+    Behind a PL/Proxy router (docs/scaling.md) a shard's error arrives with its
+    SQLSTATE, but its message starts with the router function and the shard
+    (``irp.irp_create_batch(6): [irp_shard_0] REMOTE ERROR: ...``), its detail
+    with ``Remote detail:``, and the schema, table and constraint names are
+    lost. The errors are told apart by SQLSTATE and message, so the same
+    exceptions are raised there; ``message`` is the router's. Name the
+    router's schema with ``schema=`` or ``configure(schema=...)``: the router
+    has no irp_batch extension to look it up from.
 """
 
 from __future__ import annotations
@@ -115,6 +124,22 @@ _INDEX_DETAIL = re.compile(
     re.S,
 )
 _NOT_FOUND_MESSAGE = re.compile(r"Batch (?P<batch_id>\d+) not found")
+# PostgreSQL's own unique-violation message, which names the index.
+_UNIQUE_MESSAGE = re.compile(r'duplicate key value violates unique constraint "(?P<name>[^"]+)"', re.S)
+# What PL/Proxy puts before a shard's message ("FUNCTION(NARGS): [DATABASE]
+# REMOTE ERROR: ") and detail, once per router on the way.
+_REMOTE_MESSAGE = re.compile(r".+?\(\d+\): \[.*?\] REMOTE [^:]+: ", re.S)
+_REMOTE_DETAIL = re.compile(r"Remote detail: ")
+
+
+def _remote(text: Optional[str], prefix: "re.Pattern[str]") -> Optional[str]:
+    """The shard's own text of a message or detail relayed by PL/Proxy."""
+    while text is not None:
+        found = prefix.match(text)
+        if not found:
+            break
+        text = text[found.end():]
+    return text
 
 
 class BatchError(Exception):
@@ -347,8 +372,17 @@ def _translate(error: psycopg.Error) -> BatchError:
     message = diag.message_primary or str(error).strip() or type(error).__name__
     fields = dict(sqlstate=sqlstate, detail=diag.message_detail, hint=diag.message_hint, diag=diag)
 
-    if sqlstate == "23505" and diag.constraint_name == UNIQUE_INDEX:
-        found = _DUPLICATE_MESSAGE.fullmatch(message)
+    # Through PL/Proxy the constraint name is lost: the guard's message, or
+    # PostgreSQL's, which names the index, tells the duplicate apart then.
+    own_message = _remote(message, _REMOTE_MESSAGE)
+    own_detail = _remote(diag.message_detail, _REMOTE_DETAIL)
+    constraint = diag.constraint_name
+    if constraint is None:
+        named = _UNIQUE_MESSAGE.fullmatch(own_message)
+        constraint = named["name"] if named else None
+    if sqlstate == "23505" and (constraint == UNIQUE_INDEX
+                                or (constraint is None and _DUPLICATE_MESSAGE.fullmatch(own_message))):
+        found = _DUPLICATE_MESSAGE.fullmatch(own_message)
         if found:
             batch_id = int(found["batch_id"])
             fields["hint"] = (f"Use allow_duplicate=True to create an intentional duplicate, "
@@ -356,14 +390,14 @@ def _translate(error: psycopg.Error) -> BatchError:
             return DuplicateBatchError(message, batch_id=batch_id, status=found["status"],
                                        configuration_id=int(found["configuration_id"]),
                                        batch_type=found["batch_type"], **fields)
-        key = _INDEX_DETAIL.fullmatch(diag.message_detail or "")
+        key = _INDEX_DETAIL.fullmatch(own_detail or "")
         fields["hint"] = ("Another session created an active batch for this key at the same time: "
                           "see get_active_batches_for_config().")
         return DuplicateBatchError(message, batch_id=None, status=None,
                                    configuration_id=int(key["configuration_id"]) if key else None,
                                    batch_type=key["batch_type"] if key else None, **fields)
     if sqlstate == "P0002":
-        found = _NOT_FOUND_MESSAGE.fullmatch(message)
+        found = _NOT_FOUND_MESSAGE.fullmatch(own_message)
         return BatchNotFoundError(message, batch_id=int(found["batch_id"]) if found else None, **fields)
     return BatchError(message, **fields)
 
