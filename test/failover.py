@@ -293,8 +293,12 @@ def check(mode, synchronous, new_primary, requests, killed, promoted):
             f"met the guard; {len(rows)} batches on the new primary")
     comment(f"{mode}: {len(in_flight)} in flight at the kill: {len(flight_ok)} returned a batch after retrying, "
             f"{sum(1 for r in in_flight if str(r.request_id) in by_request)} exist once, none twice")
+    ids = {b[0] for b in rows}
+    reused = [r for r in lost if r.batch_id in ids]
+    oldest = max((killed - r.ended for r in lost), default=0)
     comment(f"{mode}: {len(lost)} creates the client saw succeed are not on the new primary "
-            f"({len(lost_acked_before)} acknowledged before the kill); promotion took {promoted - killed:.2f}s")
+            f"({len(lost_acked_before)} acknowledged before the kill, the earliest {oldest:.2f}s before it; "
+            f"{len(reused)} of their ids belong to another batch there); promotion took {promoted - killed:.2f}s")
 
 
 def main():
