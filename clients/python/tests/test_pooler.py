@@ -27,20 +27,26 @@ def connections(database, n):
 def test_calls_on_connections_that_prepare_do_not_prepare(database, config_id, step_id):
     conns = connections(database, 3)
     try:
-        ids = []
-        for round_ in range(8):                          # the same statements, interleaved over the clients
+        ids = {}
+        # The same statements, interleaved over the clients, and no error in
+        # between (a ROLLBACK makes psycopg send DEALLOCATE ALL, which would
+        # hide the clash).
+        for round_ in range(4):
             for i, conn in enumerate(conns):
                 key = config_id * 100 + round_ * 3 + i
-                ids.append(irp.create_batch("EDM_CREATION", key, step_id, jobs=[{"r": round_}], conn=conn))
-                assert irp.ensure_batch("EDM_CREATION", key, step_id, conn=conn) == (ids[-1], False)
-                assert [r["id"] for r in irp.get_active_batches_for_config(key, conn=conn)] == [ids[-1]]
-                assert irp.preflight(key, ["EDM_CREATION"], conn=conn)[0]["batch_id"] == ids[-1]
-                with pytest.raises(irp.DuplicateBatchError) as info:
-                    irp.create_batch("EDM_CREATION", key, step_id, conn=conn)
-                assert info.value.batch_id == ids[-1]
-        assert len(set(ids)) == 24
+                ids[key] = irp.create_batch("EDM_CREATION", key, step_id, jobs=[{"r": round_}], conn=conn)
+            for i, conn in enumerate(conns):
+                key = config_id * 100 + round_ * 3 + i
+                assert irp.ensure_batch("EDM_CREATION", key, step_id, conn=conn) == (ids[key], False)
+                assert [r["id"] for r in irp.get_active_batches_for_config(key, conn=conn)] == [ids[key]]
+                assert irp.preflight(key, ["EDM_CREATION"], conn=conn)[0]["batch_id"] == ids[key]
+        assert len(set(ids.values())) == 12
         for conn in conns:
             assert not conn._prepared._names     # psycopg prepared nothing (its own bookkeeping)
+        for key, conn in zip(ids, conns * 4):
+            with pytest.raises(irp.DuplicateBatchError) as info:
+                irp.create_batch("EDM_CREATION", key, step_id, conn=conn)
+            assert info.value.batch_id == ids[key]
     finally:
         for conn in conns:
             conn.close()
