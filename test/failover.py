@@ -9,9 +9,12 @@ stops the primary with `pg_ctl stop -m immediate` mid-run, promotes the
 standby, lets the clients go on, and then checks on the new primary:
 
   - every create the client saw succeed is there, with its jobs and its one
-    CREATED event (synchronous; asynchronous: counted, may be lost);
-  - every create in flight at the kill exists at most once, exactly once if
-    the client saw it succeed after its retries;
+    CREATED event (synchronous; asynchronous: the lost ones are counted, and
+    must be ones the old primary acknowledged, which nothing retries);
+  - every create in flight at the kill (begun on the old primary, answered
+    by the new one after its retries: the client's connection factory
+    records which server answered) exists at most once, exactly once if it
+    returned a batch;
   - no key has two active non-duplicate batches;
   - no request_id appears twice, and every batch has one creation event;
   - no DuplicateBatchError named the request's own batch.
@@ -154,6 +157,20 @@ class Request:
         self.ended = None
         self.batch_id = None          # what create_batch returned
         self.error = None             # or what it raised
+        self.port = None              # the server of its last attempt: which one answered
+
+
+# The port of the connection the client opened last, per thread: the
+# connection factory below records it.
+_last = threading.local()
+
+
+def connection_factory(conninfo):
+    def connect():
+        conn = psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
+        _last.port = conn.info.port
+        return conn
+    return connect
 
 
 def workload(stop, requests, lock, seed):
@@ -164,10 +181,12 @@ def workload(stop, requests, lock, seed):
         request = Request(key, jobs, irp._request_id(None))
         with lock:
             requests.append(request)
+        _last.port = None
         try:
             request.batch_id = irp.create_batch(key[1], key[0], 3, jobs=jobs, request_id=request.request_id)
         except irp.BatchError as e:
             request.error = e
+        request.port = _last.port
         request.ended = time.monotonic()
 
 
@@ -179,9 +198,10 @@ def scenario(synchronous, args):
     proxies = []
     try:
         primary, standby, wal = make_pair(root, synchronous, proxies)
-        irp.configure(f"host=127.0.0.1,127.0.0.1 port={primary.port},{standby.port} dbname=postgres"
-                      " target_session_attrs=read-write connect_timeout=5 options='-c statement_timeout=60s'",
-                      attempts=args.attempts, backoff=0.05)
+        irp.configure(factory=connection_factory(
+            f"host=127.0.0.1,127.0.0.1 port={primary.port},{standby.port} dbname=postgres"
+            " target_session_attrs=read-write connect_timeout=5 options='-c statement_timeout=60s'"),
+            attempts=args.attempts, backoff=0.05)
         stop, lock, requests = threading.Event(), threading.Lock(), []
         workers = [threading.Thread(target=workload, args=(stop, requests, lock, i)) for i in range(args.clients)]
         for w in workers:
@@ -201,7 +221,7 @@ def scenario(synchronous, args):
         for w in workers:
             w.join(120)
         tap(not any(w.is_alive() for w in workers), f"{mode}: the clients finished")
-        check(mode, synchronous, standby, requests, killed, promoted)
+        check(mode, synchronous, primary.port, standby, requests, killed, promoted)
     finally:
         irp.configure()
         for proxy in proxies:
@@ -215,10 +235,13 @@ def scenario(synchronous, args):
         shutil.rmtree(root, ignore_errors=True)
 
 
-def check(mode, synchronous, new_primary, requests, killed, promoted):
+def check(mode, synchronous, old_port, new_primary, requests, killed, promoted):
     done = [r for r in requests if r.ended is not None]
-    in_flight = [r for r in done if r.started < killed < r.ended]
-    before = [r for r in done if r.ended <= killed]
+    # Which server answered a call is known exactly (the port of its last
+    # connection); the clock only says which calls began before the kill.
+    before = [r for r in done if r.port == old_port]
+    after = [r for r in done if r.port == new_primary.port]
+    in_flight = [r for r in after if r.started < killed]      # begun on the old primary, answered by the new
     succeeded = [r for r in done if r.batch_id is not None]
     other_errors = [r for r in done if r.error is not None and not isinstance(r.error, irp.DuplicateBatchError)]
 
@@ -234,9 +257,9 @@ def check(mode, synchronous, new_primary, requests, killed, promoted):
     for row in rows:
         by_request.setdefault(row[3], []).append(row)
 
-    tap(len(before) > 20 and len(done) - len(before) > 20,
+    tap(len(before) > 20 and len(after) > 20 and len(before) + len(after) == len(done),
         f"{mode}: the clients created before and after the failover",
-        f"{len(before)} calls ended before the kill, {len(done) - len(before)} after")
+        f"{len(before)} calls answered by the old primary, {len(after)} by the new, of {len(done)}")
     tap(not other_errors, f"{mode}: every call succeeded or met the guard (the retries rode out the failover)",
         "\n".join(f"{r.key}: {type(r.error).__name__} {r.error.sqlstate} {r.error}" for r in other_errors[:5]))
 
@@ -248,15 +271,14 @@ def check(mode, synchronous, new_primary, requests, killed, promoted):
             lost.append(r)
         elif [(b[0], b[1], b[2], b[4], b[5], b[6]) for b in found] != [(r.batch_id, r.key[0], r.key[1], len(r.jobs), 1, 1)]:
             wrong.append((r.key, r.batch_id, len(r.jobs), found))
-    lost_acked_before = [r for r in lost if r.ended <= killed]
     if synchronous:
         tap(not lost, f"{mode}: every create the client saw succeed is on the new primary",
             f"{len(lost)} missing, e.g. {[(r.key, r.batch_id) for r in lost[:5]]}")
     else:
         tap(lost != [], f"{mode}: creates the client saw succeed while the standby lagged are lost (the window)")
-        tap(all(r.ended <= killed for r in lost),
-            f"{mode}: a create lost in the failover is one the client saw succeed before the kill (no retry)",
-            [(r.key, r.batch_id, r.ended - killed) for r in lost if r.ended > killed][:5])
+        tap(all(r.port == old_port for r in lost),
+            f"{mode}: a create lost in the failover is one the old primary acknowledged (nothing retried it)",
+            [(r.key, r.batch_id, r.port, r.ended - killed) for r in lost if r.port != old_port][:5])
     tap(not wrong, f"{mode}: each one that is there has its key, its jobs and one CREATED event with its request_id",
         wrong[:5])
 
@@ -264,9 +286,10 @@ def check(mode, synchronous, new_primary, requests, killed, promoted):
     twice = [r for r in in_flight if len(by_request.get(str(r.request_id), [])) > 1]
     flight_ok = [r for r in in_flight if r.batch_id is not None]
     flight_missing = [r for r in flight_ok if str(r.request_id) not in by_request]
-    tap(in_flight != [], f"{mode}: some creates were in flight at the kill", f"{len(in_flight)}")
+    tap(in_flight != [], f"{mode}: some creates were in flight at the kill (begun on the old primary, "
+        "answered by the new)", f"{len(in_flight)}")
     tap(not twice and not flight_missing,
-        f"{mode}: every create in flight at the kill that returned a batch exists exactly once",
+        f"{mode}: every create in flight at the kill that returned a batch exists exactly once on the new primary",
         f"twice: {[r.key for r in twice]}; missing: {[r.key for r in flight_missing]}")
 
     own = [r for r in done if isinstance(r.error, irp.DuplicateBatchError) and r.error.batch_id is not None
@@ -288,7 +311,8 @@ def check(mode, synchronous, new_primary, requests, killed, promoted):
     still_fine = new_primary.sql("SELECT count(*) FROM irp_batch")[0][0]
     tap(still_fine == len(rows), f"{mode}: the new primary takes reads after the checks")
 
-    comment(f"{mode}: {len(done)} calls ({len(before)} ended before the kill, {len(in_flight)} in flight at it), "
+    comment(f"{mode}: {len(done)} calls ({len(before)} answered by the old primary, {len(after)} by the new, "
+            f"{len(in_flight)} of those in flight at the kill), "
             f"{len(succeeded)} returned a batch, {sum(isinstance(r.error, irp.DuplicateBatchError) for r in done)} "
             f"met the guard; {len(rows)} batches on the new primary")
     comment(f"{mode}: {len(in_flight)} in flight at the kill: {len(flight_ok)} returned a batch after retrying, "
@@ -297,7 +321,7 @@ def check(mode, synchronous, new_primary, requests, killed, promoted):
     reused = [r for r in lost if r.batch_id in ids]
     oldest = max((killed - r.ended for r in lost), default=0)
     comment(f"{mode}: {len(lost)} creates the client saw succeed are not on the new primary "
-            f"({len(lost_acked_before)} acknowledged before the kill, the earliest {oldest:.2f}s before it; "
+            f"(all acknowledged by the old primary, the earliest {oldest:.2f}s before the kill; "
             f"{len(reused)} of their ids belong to another batch there); promotion took {promoted - killed:.2f}s")
 
 
