@@ -118,6 +118,16 @@ BEGIN
       FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
      WHERE e.extname = 'irp_batch';
 
+    -- One setup at a time, and no writer while the rows are checked and the
+    -- guard attached: what was checked is what the guard then holds over.
+    PERFORM pg_advisory_xact_lock(1230131266, nsp::integer);   -- 0x49525042, "IRPB"; the schema
+    FOR r IN SELECT c.oid FROM pg_class c
+              WHERE c.relnamespace = nsp AND c.relname IN ('irp_batch', 'irp_job', 'irp_batch_event') AND c.relkind = 'r'
+              ORDER BY c.relname
+    LOOP
+        EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', r.oid::regclass);
+    END LOOP;
+
     --
     -- 1. Can the existing objects take the guard? Every problem is listed
     -- at once; nothing has been changed yet.
@@ -142,14 +152,6 @@ BEGIN
         SELECT format('type %s already exists and is not an enum', t.typname)
           FROM pg_type t
          WHERE t.typnamespace = nsp AND t.typname IN ('batch_status_enum', 'job_status_enum') AND t.typtype <> 'e'
-        UNION ALL
-        SELECT format('table %s has a trigger %s that does not run %s()', c.relname, tg.tgname, tg.tgname)
-          FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
-         WHERE c.relnamespace = nsp AND NOT tg.tgisinternal
-           AND tg.tgname IN ('irp_batch_guard', 'irp_batch_audit_insert', 'irp_batch_audit_update',
-                             'irp_batch_audit_delete', 'irp_batch_audit_truncate', 'irp_batch_event_guard')
-           AND tg.tgfoid <> to_regprocedure(format('%s.%s()', s,
-                   CASE WHEN tg.tgname LIKE 'irp_batch_audit_%' THEN 'irp_batch_audit' ELSE tg.tgname END))
         ORDER BY 1
     LOOP
         problems := problems || r.what;
@@ -451,17 +453,25 @@ BEGIN
         ('irp_batch_audit_truncate', 'irp_batch',
          'BEFORE TRUNCATE ON %1$s.irp_batch FOR EACH STATEMENT EXECUTE FUNCTION %1$s.irp_batch_audit()', NULL),
         ('irp_batch_event_guard', 'irp_batch_event',
-         'BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %1$s.irp_batch_event FOR EACH STATEMENT EXECUTE FUNCTION %1$s.irp_batch_event_guard()',
+         'BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON %1$s.irp_batch_event FOR EACH STATEMENT EXECUTE FUNCTION %1$s.irp_batch_event_guard()',
          'Only the audit triggers on irp_batch (running as this table''s owner) and the owner write the audit trail'))
         AS t(name, relname, definition, comment)
     LOOP
-        CONTINUE WHEN EXISTS (SELECT FROM pg_trigger tg
-                               WHERE tg.tgrelid = to_regclass(format('%s.%I', s, r.relname)) AND tg.tgname = r.name);
+        -- One of the extension's names with another definition (another
+        -- function, timing, event or WHEN) is replaced.
+        SELECT tg.oid INTO rel FROM pg_trigger tg
+         WHERE tg.tgrelid = to_regclass(format('%s.%I', s, r.relname)) AND tg.tgname = r.name;
+        CONTINUE WHEN FOUND AND pg_get_triggerdef(rel) = format('CREATE TRIGGER %I ', r.name) || format(r.definition, s);
+        IF FOUND THEN
+            EXECUTE format('DROP TRIGGER %I ON %s.%I', r.name, s, r.relname);
+            done := done || format('replaced trigger %s', r.name);
+        ELSE
+            done := done || format('created trigger %s', r.name);
+        END IF;
         EXECUTE format('CREATE TRIGGER %I ', r.name) || format(r.definition, s);
         IF r.comment IS NOT NULL THEN
             EXECUTE format('COMMENT ON TRIGGER %I ON %s.%I IS %L', r.name, s, r.relname, r.comment);
         END IF;
-        done := done || format('created trigger %s', r.name);
     END LOOP;
 
     --

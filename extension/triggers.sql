@@ -20,7 +20,10 @@ CREATE OR REPLACE FUNCTION @extschema@.irp_batch_event_guard() RETURNS trigger
 COMMENT ON FUNCTION @extschema@.irp_batch_event_guard() IS
     'BEFORE statement trigger on irp_batch_event: refuses INSERT, UPDATE, DELETE and TRUNCATE by any role but the table''s owner (SQLSTATE 42501)';
 
--- Trigger functions are only for the triggers.
-REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_guard() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_audit() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_event_guard() FROM PUBLIC;
+-- Trigger functions run only as triggers, and only on the extension's
+-- tables (else SQLSTATE 39P01). EXECUTE on them is PUBLIC's, explicitly (1.x
+-- revoked it): CREATE TRIGGER needs it from whoever attaches them, which in
+-- a restore with --use-set-session-authorization is the tables' owner.
+GRANT EXECUTE ON FUNCTION @extschema@.irp_batch_guard() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.irp_batch_audit() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.irp_batch_event_guard() TO PUBLIC;

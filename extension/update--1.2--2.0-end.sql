@@ -18,6 +18,9 @@ BEGIN
       FROM (SELECT f.fn, 0 AS n, pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC;', f.fn) AS statement
               FROM acl f
              WHERE f.proacl IS NOT NULL
+               AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(f.proacl) x
+                                WHERE x.grantee OPERATOR(pg_catalog.=) 0
+                                  AND x.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE')
             UNION ALL
             SELECT f.fn, 1, pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s;', f.fn,
                                               CASE WHEN x.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
@@ -25,7 +28,8 @@ BEGIN
                                               CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
               FROM acl f, pg_catalog.aclexplode(f.proacl) x
              WHERE x.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
-               AND x.grantee OPERATOR(pg_catalog.<>) x.grantor) g;
+               AND x.grantee OPERATOR(pg_catalog.<>) x.grantor
+               AND (x.grantee OPERATOR(pg_catalog.<>) 0 OR x.is_grantable)) g;
     IF statements IS NOT NULL THEN
         RAISE WARNING USING
             MESSAGE = 'the privileges of irp_create_batch, irp_ensure_batch, irp_get_active_batches_for_config and irp_batch_preflight are back to the default',

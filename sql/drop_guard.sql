@@ -92,8 +92,29 @@ CREATE EXTENSION irp_batch SCHEMA irp_restoring;
 RESET row_security;
 SELECT to_regclass('irp_restoring.irp_batch') AS batch_table;
 SELECT irp_restoring.irp_create_batch('EDM_CREATION', 42, 3);
+\set VERBOSITY terse
+SELECT irp_restoring.irp_create_batch('EDM_CREATION', 42, 3, allow_duplicate => true);
+SELECT * FROM irp_restoring.irp_ensure_batch('EDM_CREATION', 42, 3);
+SELECT irp_restoring.irp_cancel_batch(1);
+SELECT * FROM irp_restoring.irp_get_active_batches_for_config(42);
+SELECT * FROM irp_restoring.irp_batch_preflight(42, ARRAY['EDM_CREATION']);
+\set VERBOSITY default
 SELECT irp_restoring.irp_batch_setup();
 SELECT irp_restoring.irp_create_batch('EDM_CREATION', 42, 3) AS created;
+-- A trigger of the extension's name that is not the extension's (here one
+-- that never fires) is replaced, not taken for the guard.
+DROP TRIGGER irp_batch_guard ON irp_restoring.irp_batch;
+CREATE TRIGGER irp_batch_guard BEFORE INSERT ON irp_restoring.irp_batch
+  FOR EACH ROW WHEN (false) EXECUTE FUNCTION irp_restoring.irp_batch_guard();
+SELECT irp_restoring.irp_batch_setup();
+\set VERBOSITY terse
+SELECT irp_restoring.irp_create_batch('EDM_CREATION', 42, 3);
+\set VERBOSITY default
+-- Tables dropped under a session that used the functions: the same answer.
+DROP TABLE irp_restoring.irp_batch_event, irp_restoring.irp_job, irp_restoring.irp_batch;
+\set VERBOSITY terse
+SELECT irp_restoring.irp_create_batch('EDM_CREATION', 42, 3);
+\set VERBOSITY default
 SET client_min_messages = error;
 DROP SCHEMA irp_restoring CASCADE;
 RESET client_min_messages;

@@ -33,11 +33,14 @@ CREATE TRIGGER a AFTER INSERT ON lookalike REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION irp_batch_audit();
 INSERT INTO lookalike VALUES (1, 1, 1, 1, NULL);
 DROP TABLE lookalike;
--- ... and nobody but the table's owner may attach them anywhere.
+-- ... also for another role, who may attach them (EXECUTE is PUBLIC's, for
+-- restores that run as the tables' owner) but not make them fire.
 CREATE ROLE regress_irp_intruder;
 SET ROLE regress_irp_intruder;
 CREATE TEMP TABLE mine (id int, configuration_id int, batch_type text, status int, duplicate_of int);
 CREATE TRIGGER g BEFORE INSERT ON mine FOR EACH ROW EXECUTE FUNCTION irp_batch_guard();
+INSERT INTO mine VALUES (1, 1, 'x', 1, NULL);
+SELECT irp_batch_guard();
 DROP TABLE mine;
 RESET ROLE;
 DROP ROLE regress_irp_intruder;

@@ -81,7 +81,8 @@ LANGUAGE sql AS $$
   SELECT 'config', c::regclass::text, true, coalesce(x.extcondition[i], '')
     FROM pg_extension x, unnest(x.extconfig) WITH ORDINALITY AS u(c, i) WHERE x.extname = 'irp_batch'
   UNION ALL
-  SELECT 'initial privileges', pg_describe_object(p.classoid, p.objoid, p.objsubid), true, p.initprivs::text
+  SELECT 'initial privileges', pg_describe_object(p.classoid, p.objoid, p.objsubid), true,
+         (SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(p.initprivs) a)
     FROM pg_init_privs p, ext
    WHERE EXISTS (SELECT FROM pg_depend d WHERE d.classid = p.classoid AND d.objid = p.objoid
                     AND d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e')

@@ -293,9 +293,6 @@ SPIPlanPtr prepared(Query q, Oid nsp)
 
     const Statement& st = statements[static_cast<int>(q)];
     const Text sql = statement_text(st.sql, plans_schema);
-    /* Say what to do, rather than that a relation does not exist. */
-    if (!pg([nsp] { return OidIsValid(get_relname_relid("irp_batch", nsp)); }))
-        throw tables_not_set_up(plans_schema);
     slot = pg([&] {
         SPIPlanPtr plan = SPI_prepare(sql.c_str(), st.nargs, const_cast<Oid*>(st.types.data()));
         if (plan == nullptr)

@@ -7,6 +7,7 @@ extern "C" {
 #include "catalog/pg_type_d.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 }
 
@@ -17,7 +18,14 @@ namespace irp {
 
 Oid function_schema(FunctionCallInfo fcinfo)
 {
-    return pg([fcinfo] { return get_func_namespace(fcinfo->flinfo->fn_oid); });
+    const Oid nsp = pg([fcinfo] { return get_func_namespace(fcinfo->flinfo->fn_oid); });
+    /* Say what to do, rather than that a relation does not exist. */
+    if (const char* missing = pg([nsp] {
+            return OidIsValid(get_relname_relid("irp_batch", nsp)) ? nullptr
+                                                                   : quote_identifier(get_namespace_name(nsp));
+        }))
+        throw tables_not_set_up(missing);
+    return nsp;
 }
 
 std::int32_t id_arg(FunctionCallInfo fcinfo, int n, std::string_view function, std::string_view name)

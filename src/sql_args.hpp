@@ -20,7 +20,7 @@ struct TextArg {
     std::string_view value;
 };
 
-/* The schema the called function (and so the extension) lives in. */
+/* The schema the called function (and so the extension) lives in; a Problem (55000) if it has no table irp_batch. */
 Oid function_schema(FunctionCallInfo fcinfo);
 
 /* Argument n: a positive integer id, else 22004 (NULL) or 22023. */

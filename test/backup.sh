@@ -15,7 +15,9 @@
 #   pg_restore --no-owner;
 #   pg_dump | psql -f;  psql -1 -f;  pg_dump --inserts | psql -f;
 #   pg_restore --schema-only then --data-only --disable-triggers;
-#   pg_upgrade (same major version), copy and --link mode.
+#   pg_upgrade (same major version), copy and --link mode;
+#   and, for tables owned by an application role,
+#   pg_restore --use-set-session-authorization.
 # Each is compared with its source by test/backup/snapshot.sql (every row of
 # every table by column name, sequence positions, definitions, grants, enum
 # label order, the extension's members), then the guard and the audit must
@@ -310,6 +312,32 @@ for mode in copy link; do
   done
   stop_cluster "$up/$to"
 done
+
+# ---------------------------------------------------------------------------
+# Tables owned by an application role (as adopted helper tables often are),
+# restored with pg_restore --use-set-session-authorization: the dump's
+# CREATE TRIGGER then runs as that owner, which needs EXECUTE on the
+# extension's trigger functions.
+psql -X -q -d postgres -c "CREATE ROLE irp_backup_owner LOGIN" >/dev/null 2>&1
+psql -X -q -d postgres -c "CREATE DATABASE irp_bk_owned" -c "CREATE DATABASE irp_bk_owned_ssa" \
+     -c "GRANT CREATE ON DATABASE irp_bk_owned_ssa TO irp_backup_owner" >/dev/null
+q irp_bk_owned "CREATE SCHEMA irp AUTHORIZATION irp_backup_owner"
+q irp_bk_owned "CREATE EXTENSION irp_batch SCHEMA irp" >/dev/null
+q irp_bk_owned "ALTER TABLE irp.irp_batch OWNER TO irp_backup_owner; ALTER TABLE irp.irp_job OWNER TO irp_backup_owner;
+                ALTER TYPE irp.batch_status_enum OWNER TO irp_backup_owner; ALTER TYPE irp.job_status_enum OWNER TO irp_backup_owner"
+q irp_bk_owned "SELECT irp.irp_create_batch('EDM_CREATION', 42, 3, jobs => '[{\"edm\": \"A\"}]')" >/dev/null
+pg_dump -Fc -f "$tmp/owned.fc" -d irp_bk_owned
+pg_restore --use-set-session-authorization -d irp_bk_owned_ssa "$tmp/owned.fc" >"$tmp/owned.log" 2>&1
+s=$?; why=$(errors_of "$tmp/owned.log")
+check $s "tables owned by an application role: pg_restore --use-set-session-authorization: no errors"
+[ "$(q irp_bk_owned_ssa "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                           WHERE c.relnamespace = 'irp'::regnamespace AND NOT t.tgisinternal")" = 6 ]
+check $? "tables owned by an application role: the six triggers are restored (their owner may attach them)"
+psql -X -q -d irp_bk_owned_ssa -c "SELECT irp.irp_create_batch('EDM_CREATION', 42, 3)" 2>&1 \
+  | grep -q "Active batch already exists for configuration 42"
+check $? "tables owned by an application role: the restored guard refuses a duplicate"
+psql -X -q -d postgres -c "DROP DATABASE irp_bk_owned" -c "DROP DATABASE irp_bk_owned_ssa" \
+     -c "DROP ROLE irp_backup_owner" >/dev/null 2>&1
 
 # ---------------------------------------------------------------------------
 # Limits (PostgreSQL's own, for any extension): what happens, asserted and
