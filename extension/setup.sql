@@ -128,10 +128,8 @@ BEGIN
         EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', r.oid::regclass);
     END LOOP;
 
-    --
     -- 1. Can the existing objects take the guard? Every problem is listed
     -- at once; nothing has been changed yet.
-    --
     FOR r IN
         SELECT format('%s is not a plain table (partitioned, inherited or not a table)', c.relname) AS what
           FROM pg_class c
@@ -230,10 +228,8 @@ BEGIN
             SCHEMA = s;
     END IF;
 
-    --
     -- 2. Existing duplicates: the guard could not hold over them. (Rows
     -- with duplicate_of are intentional duplicates, as the unique index says.)
-    --
     IF to_regclass(format('%s.irp_batch', s)) IS NOT NULL THEN
         EXECUTE format($q$
             SELECT array_agg(g.line ORDER BY g.configuration_id, g.batch_type),
@@ -266,10 +262,8 @@ BEGIN
         END IF;
     END IF;
 
-    --
     -- 3. The rules the extension's constraints will enforce, checked against
     -- the existing rows (a constraint already there is left as it is).
-    --
     -- A constraint already there stays, and so does irp_job's own foreign
     -- key to irp_batch under another name: the rest are the ones to add.
     SELECT coalesce(jsonb_agg(u.rule), '[]') INTO pending
@@ -303,9 +297,7 @@ BEGIN
             SCHEMA = s;
     END IF;
 
-    --
     -- 4. Create what is missing.
-    --
     IF to_regtype(format('%s.batch_status_enum', s)) IS NULL THEN
         EXECUTE format($d$CREATE TYPE %s.batch_status_enum AS ENUM
                           ('INITIATED', 'ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED')$d$, s);
@@ -474,11 +466,9 @@ BEGIN
         END IF;
     END LOOP;
 
-    --
     -- 5. Whatever this made inside CREATE EXTENSION or ALTER EXTENSION
     -- UPDATE became a member of the extension: the tables, their sequences
     -- and the enums are the database's, not the extension's.
-    --
     FOR r IN SELECT CASE WHEN d.classid = 'pg_type'::regclass THEN 'TYPE'
                          WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind,
                     CASE WHEN d.classid = 'pg_type'::regclass THEN d.objid::regtype::text
