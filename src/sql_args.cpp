@@ -21,8 +21,10 @@ Oid function_schema(FunctionCallInfo fcinfo)
     const Oid nsp = pg([fcinfo] { return get_func_namespace(fcinfo->flinfo->fn_oid); });
     /* Say what to do, rather than that a relation does not exist. */
     if (const char* missing = pg([nsp] {
-            return OidIsValid(get_relname_relid("irp_batch", nsp)) ? nullptr
-                                                                   : quote_identifier(get_namespace_name(nsp));
+            if (OidIsValid(get_relname_relid("irp_batch", nsp)))
+                return static_cast<const char*>(nullptr);
+            const char* name = get_namespace_name(nsp);
+            return name != nullptr ? quote_identifier(name) : "(dropped)";
         }))
         throw tables_not_set_up(missing);
     return nsp;
