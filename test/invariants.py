@@ -1,6 +1,7 @@
-"""The invariants every concurrency check ends with (stress.py, outside_load.py).
+"""The invariants every concurrency check ends with (stress.py, outside_load.py),
+and how both print their checks.
 
-Each check is (passed, description, detail), printed as TAP by the caller.
+Each check is (passed, description, detail).
 """
 
 
@@ -21,3 +22,15 @@ def key_invariants(conn):
         " AND e.event IN ('CREATED', 'DUPLICATE_CREATED') GROUP BY b.id HAVING count(e.id) <> 1").fetchall()
     checks.append((not events, "every batch has exactly one creation event", events))
     return checks
+
+
+def report(checks):
+    """Prints checks as TAP; returns the exit status (1 if any failed)."""
+    print(f"1..{len(checks)}")
+    failed = 0
+    for i, (ok, description, got) in enumerate(checks, 1):
+        print(f"{'ok' if ok else 'not ok'} {i} - {description}")
+        if not ok:
+            failed += 1
+            print(f"#   got: {str(got)[:2000]}")
+    return 1 if failed else 0

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import psycopg
 
-from invariants import key_invariants
+from invariants import key_invariants, report
 
 DATABASE = "irp_batch_outside_load"
 PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
@@ -188,14 +188,7 @@ def main():
               + ", ".join(n for (n,) in indexes))
         checks.append((indexes and not broken, f"amcheck finds all {len(indexes)} indexes consistent", broken))
 
-    print(f"1..{len(checks)}")
-    failed = 0
-    for i, (ok, description, got) in enumerate(checks, 1):
-        print(f"{'ok' if ok else 'not ok'} {i} - {description}")
-        if not ok:
-            failed += 1
-            print(f"#   got: {str(got)[:2000]}")
-    return 1 if failed else 0
+    return report(checks)
 
 
 if __name__ == "__main__":

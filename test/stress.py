@@ -29,7 +29,7 @@ from collections import Counter
 import psycopg
 from psycopg.types.json import Jsonb
 
-from invariants import key_invariants
+from invariants import key_invariants, report
 
 DATABASE = "irp_batch_stress"
 TYPES = ["EDM_CREATION", "PORTFOLIO_CREATION", "ANALYSIS"]
@@ -228,14 +228,7 @@ def main():
     checks.append((ops["create"] + ops["create_dup"] > 0 and errors["descriptive duplicate (23505)"] > 0,
                    "the clients raced: batches were created and duplicates refused", dict(ops)))
 
-    print(f"1..{len(checks)}")
-    failed = 0
-    for i, (ok, description, got) in enumerate(checks, 1):
-        print(f"{'ok' if ok else 'not ok'} {i} - {description}")
-        if not ok:
-            failed += 1
-            print(f"#   got: {json.dumps(got, default=str)[:2000]}")
-    return 1 if failed else 0
+    return report(checks)
 
 
 if __name__ == "__main__":
