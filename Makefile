@@ -16,6 +16,9 @@ OBJS = \
 	src/batch_table.o \
 	src/key_claim.o \
 	src/batch_guard.o \
+	src/audit_events.o \
+	src/enum_labels.o \
+	src/event_writer.o \
 	src/batch_audit.o \
 	src/event_guard.o \
 	src/drop_guard.o \
@@ -38,7 +41,7 @@ CODE_PIECES = extension/triggers.sql extension/api.sql extension/drop_warning.sq
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
-REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path preflight request_id drop_guard upgrade adopt bulk_load
+REGRESS = scenario direct_dml bad_input audit audit_writer trigger_safety schema security search_path preflight request_id drop_guard upgrade adopt bulk_load
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out

@@ -11,17 +11,25 @@ extern "C" {
 #include "access/table.h"
 #include "catalog/pg_proc.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "utils/acl.h"
 #include "utils/syscache.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/tuplestore.h"
+#include "utils/uuid.h"
 #include "executor/spi.h"
 #include "utils/rel.h"
 }
 
+#include "audit_events.hpp"
 #include "batch_rules.hpp"
 #include "batch_table.hpp"
+#include "enum_labels.hpp"
+#include "event_writer.hpp"
 #include "key_claim.hpp"
 #include "pg_guard.hpp"
 #include "problem.hpp"
@@ -70,7 +78,300 @@ void refuse_untrusted_triggers(Oid events, Oid owner)
     table_close(rel, NoLock);
 }
 
-/* The trigger's body: one INSERT INTO irp_batch_event per statement. */
+/* ---- Writing the events without SQL (event_writer.hpp) ---- */
+
+/* A jsonb object being built, nulls left out (as jsonb_strip_nulls would). */
+class Details {
+public:
+    Details() { pushJsonbValue(&state_, WJB_BEGIN_OBJECT, nullptr); }
+
+    /* key: a number, from an int4 column of slot */
+    void integer(const char* key, TupleTableSlot* slot, int attnum)
+    {
+        bool isnull = true;
+        const Datum d = attnum > 0 ? slot_getattr(slot, attnum, &isnull) : 0;
+        if (isnull)
+            return;
+        JsonbValue v;
+        v.type = jbvNumeric;
+        v.val.numeric = int64_to_numeric(DatumGetInt32(d));
+        put(key, v);
+    }
+    /* key: a string, from a text or varchar column of slot */
+    void text(const char* key, TupleTableSlot* slot, int attnum)
+    {
+        bool isnull = true;
+        const Datum d = attnum > 0 ? slot_getattr(slot, attnum, &isnull) : 0;
+        if (isnull)
+            return;
+        const struct varlena* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
+        string(key, VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)));
+    }
+    /* key: a string, the label of an enum column of slot */
+    void label(const char* key, TupleTableSlot* slot, int attnum)
+    {
+        bool isnull = true;
+        const Datum d = slot_getattr(slot, attnum, &isnull);
+        if (isnull)
+            return;
+        const char* l = pstrdup(enum_label(d).text);
+        string(key, l, static_cast<int>(std::strlen(l)));
+    }
+    /* key: a string, the text of a uuid column of slot */
+    void uuid(const char* key, TupleTableSlot* slot, int attnum)
+    {
+        bool isnull = true;
+        const Datum d = attnum > 0 ? slot_getattr(slot, attnum, &isnull) : 0;
+        if (isnull)
+            return;
+        const char* u = DatumGetCString(DirectFunctionCall1(uuid_out, d));
+        string(key, u, static_cast<int>(std::strlen(u)));
+    }
+    void boolean(const char* key, bool b)
+    {
+        JsonbValue v;
+        v.type = jbvBool;
+        v.val.boolean = b;
+        put(key, v);
+    }
+    Datum finish() { return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state_, WJB_END_OBJECT, nullptr))); }
+
+private:
+    void string(const char* key, const char* s, int len)
+    {
+        JsonbValue v;
+        v.type = jbvString;
+        v.val.string.val = const_cast<char*>(s);
+        v.val.string.len = len;
+        put(key, v);
+    }
+    void put(const char* key, JsonbValue& value)
+    {
+        JsonbValue k;
+        k.type = jbvString;
+        k.val.string.val = const_cast<char*>(key);
+        k.val.string.len = static_cast<int>(std::strlen(key));
+        pushJsonbValue(&state_, WJB_KEY, &k);
+        pushJsonbValue(&state_, WJB_VALUE, &value);
+    }
+    JsonbParseState* state_ = nullptr;
+};
+
+/* A transition table read from its start, with a read pointer of its own. */
+class TransitionRows {
+public:
+    TransitionRows(Tuplestorestate* rows, TupleDesc desc)
+        : rows_(rows), slot_(MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple)),
+          pointer_(tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND))
+    {
+        rewind();
+    }
+    void rewind()
+    {
+        tuplestore_select_read_pointer(rows_, pointer_);
+        tuplestore_rescan(rows_);
+    }
+    /* The next row (the slot), or nullptr at the end. */
+    TupleTableSlot* next()
+    {
+        tuplestore_select_read_pointer(rows_, pointer_);
+        return tuplestore_gettupleslot(rows_, true, false, slot_) ? slot_ : nullptr;
+    }
+    void close() { ExecDropSingleTupleTableSlot(slot_); }
+
+private:
+    Tuplestorestate* rows_;
+    TupleTableSlot* slot_;
+    int pointer_;
+};
+
+std::int32_t int4_of(TupleTableSlot* slot, int attnum, bool* isnull)
+{
+    return DatumGetInt32(slot_getattr(slot, attnum, isnull));
+}
+
+/* Whether the rows' ids ascend, so that writing in their order writes in id order as the SQL does. */
+bool ids_ascend(TransitionRows& rows, int id)
+{
+    bool first = true;
+    std::int32_t previous = 0;
+    while (TupleTableSlot* row = rows.next()) {
+        bool isnull = false;
+        const std::int32_t current = int4_of(row, id, &isnull);
+        if (isnull || (!first && current <= previous))
+            return false;
+        previous = current;
+        first = false;
+    }
+    rows.rewind();
+    return true;
+}
+
+/* Whether the old and new rows pair up by id, in ascending order (an UPDATE that changed no id). */
+bool pairs_ascend(TransitionRows& old_rows, TransitionRows& new_rows, int id)
+{
+    bool first = true;
+    std::int32_t previous = 0;
+    for (;;) {
+        TupleTableSlot* o = old_rows.next();
+        TupleTableSlot* n = new_rows.next();
+        if (o == nullptr || n == nullptr) {
+            if (o != n)
+                return false;
+            break;
+        }
+        bool old_null = false, new_null = false;
+        const std::int32_t old_id = int4_of(o, id, &old_null);
+        const std::int32_t new_id = int4_of(n, id, &new_null);
+        if (old_null || new_null || old_id != new_id || (!first && new_id <= previous))
+            return false;
+        previous = new_id;
+        first = false;
+    }
+    old_rows.rewind();
+    new_rows.rewind();
+    return true;
+}
+
+/* Whether the two versions of a text or varchar column are equal under its collation. */
+bool same_text(TupleTableSlot* o, TupleTableSlot* n, int attnum)
+{
+    bool old_null = false, new_null = false;
+    const Datum a = slot_getattr(o, attnum, &old_null);
+    const Datum b = slot_getattr(n, attnum, &new_null);
+    if (old_null || new_null)
+        return true; /* as the SQL's <>, which is NULL then: no change recorded */
+    const Oid collation = TupleDescAttr(o->tts_tupleDescriptor, attnum - 1)->attcollation;
+    return DatumGetBool(DirectFunctionCall2Coll(texteq, collation, a, b));
+}
+
+/* What changed between o and n. */
+RowChange row_change(TupleTableSlot* o, TupleTableSlot* n, const BatchTable& t)
+{
+    RowChange c;
+    bool old_status_null = false, new_status_null = false;
+    const Datum os = slot_getattr(o, t.status, &old_status_null);
+    const Datum ns = slot_getattr(n, t.status, &new_status_null);
+    c.status = !old_status_null && !new_status_null && DatumGetObjectId(os) != DatumGetObjectId(ns);
+    bool on = false, nn = false;
+    const std::int32_t oc = int4_of(o, t.configuration_id, &on);
+    const std::int32_t nc = int4_of(n, t.configuration_id, &nn);
+    c.key = (!on && !nn && oc != nc) || !same_text(o, n, t.batch_type);
+    const std::int32_t od = int4_of(o, t.duplicate_of, &on);
+    const std::int32_t nd = int4_of(n, t.duplicate_of, &nn);
+    c.duplicate_of = on != nn || (!on && od != nd);
+    bool id_null = false;
+    const std::int32_t id = int4_of(n, t.id, &id_null);
+    c.by_cancel = pending_cancel.batch_id != 0 && !id_null && id == pending_cancel.batch_id && !new_status_null &&
+                  batch_status_of(ns) == BatchStatus::Cancelled;
+    return c;
+}
+
+/* Writes the events of one INSERT, UPDATE or DELETE statement; false if they must be written with SQL. */
+bool write_events_directly(TriggerData* td, const BatchTable& t, EventTable* events, Datum actor)
+{
+    if (t.step_id == 0 || t.cancel_reason == 0)
+        return false;
+    const TupleDesc desc = RelationGetDescr(td->tg_relation);
+    const MemoryContext row_memory = event_row_context(events);
+    const bool is_insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
+    const bool is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
+    Tuplestorestate* main = is_insert || is_update ? td->tg_newtable : td->tg_oldtable;
+    TransitionRows rows(main, desc);
+    if (is_update) {
+        TransitionRows old_rows(td->tg_oldtable, desc);
+        if (tuplestore_tuple_count(main) > 1 && !pairs_ascend(old_rows, rows, t.id)) {
+            old_rows.close();
+            rows.close();
+            return false;
+        }
+        while (TupleTableSlot* n = rows.next()) {
+            TupleTableSlot* o = old_rows.next();
+            const RowChange change = row_change(o, n, t);
+            const AuditEvent event = update_event(change);
+            if (event == AuditEvent::None)
+                continue;
+            const MemoryContext outer = MemoryContextSwitchTo(row_memory);
+            EventRow row{};
+            bool isnull = false;
+            row.batch_id = int4_of(n, t.id, &isnull);
+            row.event = event_name(event);
+            row.actor = actor;
+            if (event == AuditEvent::Cancelled) {
+                row.reason = slot_getattr(n, t.cancel_reason, &isnull);
+                if (isnull)
+                    row.reason = 0;
+                row.details = pending_cancel.details;
+            } else {
+                Details details;
+                if (change.status) {
+                    details.label("old_status", o, t.status);
+                    details.label("new_status", n, t.status);
+                }
+                if (change.key) {
+                    details.integer("old_configuration_id", o, t.configuration_id);
+                    details.integer("new_configuration_id", n, t.configuration_id);
+                    details.text("old_batch_type", o, t.batch_type);
+                    details.text("new_batch_type", n, t.batch_type);
+                }
+                if (change.duplicate_of) {
+                    details.integer("old_duplicate_of", o, t.duplicate_of);
+                    details.integer("new_duplicate_of", n, t.duplicate_of);
+                }
+                row.details = details.finish();
+            }
+            MemoryContextSwitchTo(outer);
+            write_event(events, row);
+        }
+        old_rows.close();
+        rows.close();
+        return true;
+    }
+    if (tuplestore_tuple_count(main) > 1 && !ids_ascend(rows, t.id)) {
+        rows.close();
+        return false;
+    }
+    while (TupleTableSlot* r = rows.next()) {
+        const MemoryContext outer = MemoryContextSwitchTo(row_memory);
+        EventRow row{};
+        bool isnull = false;
+        row.batch_id = int4_of(r, t.id, &isnull);
+        row.actor = actor;
+        Details details;
+        details.integer("configuration_id", r, t.configuration_id);
+        details.text("batch_type", r, t.batch_type);
+        if (is_insert) {
+            bool no_duplicate_of = true;
+            slot_getattr(r, t.duplicate_of, &no_duplicate_of);
+            row.event = event_name(insert_event(!no_duplicate_of));
+            details.integer("step_id", r, t.step_id);
+        } else {
+            row.event = event_name(AuditEvent::Deleted);
+        }
+        details.label("status", r, t.status);
+        details.integer("duplicate_of", r, t.duplicate_of);
+        if (is_insert && t.request_id != 0)
+            details.uuid("request_id", r, t.request_id);
+        row.details = details.finish();
+        MemoryContextSwitchTo(outer);
+        write_event(events, row);
+    }
+    rows.close();
+    return true;
+}
+
+/* Writes the statement's events without SQL if it can; false if they must be written with SQL. Call through pg(). */
+bool write_directly(TriggerData* td, const BatchTable& t, Oid events_relid, Datum actor)
+{
+    EventTable* events = open_event_table(events_relid, t.nsp);
+    if (events == nullptr)
+        return false;
+    const bool written = write_events_directly(td, t, events, actor);
+    close_event_table(events);
+    return written;
+}
+
+/* The trigger's body: the statement's events, written directly or by one INSERT INTO irp_batch_event. */
 Datum audit_statement(FunctionCallInfo fcinfo)
 {
     auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
@@ -113,15 +414,20 @@ Datum audit_statement(FunctionCallInfo fcinfo)
      * with the audit table owner's privileges, which no application role
      * needs to have (Security in README). */
     const Datum actor = pg([] { return CStringGetTextDatum(GetUserNameFromId(GetUserId(), false)); });
-    const Oid owner = pg([nsp] {
-        const Oid events = get_relname_relid("irp_batch_event", nsp);
-        if (!OidIsValid(events))
+    const Oid events = pg([nsp] {
+        const Oid relid = get_relname_relid("irp_batch_event", nsp);
+        if (!OidIsValid(relid))
             ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                             errmsg("table \"irp_batch_event\" of the irp_batch extension does not exist")));
-        const Oid events_owner = relation_owner(events);
-        refuse_untrusted_triggers(events, events_owner);
-        return events_owner;
+        return relid;
     });
+    const Oid owner = pg([events] { return relation_owner(events); });
+    if (query != Query::AuditTruncate) {
+        RunAs as_owner(owner);
+        if (pg([&] { return write_directly(td, table, events, actor); }))
+            return PointerGetDatum(nullptr);
+    }
+    pg([events, owner] { refuse_untrusted_triggers(events, owner); });
     spi_connect();
     pg([td] {
         if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)

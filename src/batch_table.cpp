@@ -52,6 +52,8 @@ const BatchTable& batch_table(FunctionCallInfo fcinfo, Relation rel, std::string
         t.status = column(desc, "status", InvalidOid);
         t.duplicate_of = column(desc, "duplicate_of", INT4OID);
         t.request_id = column(desc, "request_id", UUIDOID);
+        t.step_id = column(desc, "step_id", INT4OID);
+        t.cancel_reason = column(desc, "cancel_reason", TEXTOID);
         if (t.id && t.configuration_id && t.batch_type && t.status && t.duplicate_of)
             t.relid = relid;
         return t;

@@ -25,6 +25,8 @@ struct BatchTable {
     int status;
     int duplicate_of;
     int request_id; /* 0 in a database still at 1.x, whose table has no such column */
+    int step_id;       /* 0 if missing or not an integer (the audit then writes with SQL) */
+    int cancel_reason; /* 0 if missing or not text (likewise) */
 };
 
 /*

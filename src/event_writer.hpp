@@ -1,0 +1,60 @@
+/*
+ * event_writer.hpp: writing audit rows into irp_batch_event without SQL.
+ *
+ * The audit writes its rows the way PostgreSQL's logical replication apply
+ * writes a row: one executor state per statement; each row formed (column
+ * defaults such as the identity and event_ts evaluated like COPY does),
+ * checked (NOT NULL, CHECK, generated columns), stored with the table access
+ * method and entered in every index (ExecSimpleRelationInsert), so that
+ * unique and exclusion constraints hold as for an INSERT.
+ *
+ * That way skips what only the executor of an INSERT statement runs:
+ * triggers and rules. (Row-level security does not apply to either way: the
+ * audit writes as the table's owner, with ri_triggers.c's flags, which
+ * exempt the owner even from FORCE ROW LEVEL SECURITY.) So it is taken only
+ * when irp_batch_event has none that would act on the row: no INSERT trigger
+ * but the extension's own statement guard, no rule, a plain table, and the
+ * columns the audit fills with their types. Otherwise
+ * open_event_table() returns nullptr and the audit runs its INSERT
+ * statement through SPI instead, which behaves as any INSERT does.
+ */
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+#include "utils/relcache.h"
+}
+
+#include <cstdint>
+
+namespace irp {
+
+/* irp_batch_event opened for direct writing (opaque). */
+struct EventTable;
+
+/* One audit row: the columns the audit fills; the others take their defaults. */
+struct EventRow {
+    std::int32_t batch_id;
+    const char* event;
+    Datum reason; /* text; 0 for NULL */
+    Datum actor;  /* text */
+    Datum details; /* jsonb; 0 for NULL */
+};
+
+/*
+ * Opens irp_batch_event (relid) of the extension in schema nsp for direct
+ * writes by the current user (its owner), or returns nullptr if it must be
+ * written with SQL (see above). Call through pg(), as the owner.
+ */
+EventTable* open_event_table(Oid relid, Oid nsp);
+
+/* The memory context of the row being built: reset after each write_event(). */
+MemoryContext event_row_context(EventTable* table);
+
+/* Writes one audit row and returns its id (0 if the table's id is not a bigint). Call through pg(). */
+std::int64_t write_event(EventTable* table, const EventRow& row);
+
+/* Closes the table, keeping its lock to the end of the transaction. Call through pg(). */
+void close_event_table(EventTable* table);
+
+}  // namespace irp
