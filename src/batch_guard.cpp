@@ -17,6 +17,7 @@ extern "C" {
 
 #include "batch_rules.hpp"
 #include "batch_table.hpp"
+#include "enum_labels.hpp"
 #include "key_claim.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
@@ -40,11 +41,13 @@ RowImage read_row(HeapTuple tuple, TupleDesc desc, const BatchTable& cols)
     image.row.id = DatumGetInt32(heap_getattr(tuple, cols.id, desc, &id_null));
     image.row.configuration_id = DatumGetInt32(heap_getattr(tuple, cols.configuration_id, desc, &config_null));
     image.batch_type = heap_getattr(tuple, cols.batch_type, desc, &type_null);
-    if (!type_null)
-        image.row.batch_type = TextDatumGetCString(image.batch_type);
+    if (!type_null) {
+        const text* t = DatumGetTextPP(image.batch_type);
+        image.row.batch_type = std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+    }
     const Datum status = heap_getattr(tuple, cols.status, desc, &status_null);
     if (!status_null)
-        image.row.status = parse_batch_status(DatumGetCString(DirectFunctionCall1(enum_out, status)));
+        image.row.status = batch_status_of(status);
     const Datum duplicate_of = heap_getattr(tuple, cols.duplicate_of, desc, &dup_null);
     if (!dup_null)
         image.row.duplicate_of = DatumGetInt32(duplicate_of);
@@ -107,11 +110,33 @@ std::optional<Problem> check_no_duplicates(const BatchRow& row, Oid nsp)
  * batch instead, after waiting for its lockers): its row is still checked,
  * but the claim is not kept for it, so it is not held while PostgreSQL waits.
  */
-std::optional<Problem> check_conflict(const RowImage& image, const KeySpace& space, Oid nsp, bool is_insert)
+/* An SPI connection made when the first check needs SQL, and only then. */
+struct LazySpi {
+    bool connected = false;
+    void connect()
+    {
+        if (!connected)
+            spi_connect();
+        connected = true;
+    }
+    void finish()
+    {
+        if (connected)
+            spi_finish();
+        connected = false;
+    }
+};
+
+std::optional<Problem> check_conflict(const RowImage& image, const KeySpace& space, Oid nsp, bool is_insert,
+                                      LazySpi& spi)
 {
     const bool id_in_use = is_insert && id_taken(space, image.row.id);
-    const bool conflict =
-        claim_and_read_active(space, nsp, image.row.configuration_id, image.batch_type, image.row.id);
+    /* The common case, no active batch of the key, needs no SQL. */
+    bool conflict = claim_key(space, image.row.configuration_id, image.batch_type, image.row.id);
+    if (conflict) {
+        spi.connect();
+        conflict = claim_and_read_active(space, nsp, image.row.configuration_id, image.batch_type, image.row.id);
+    }
     if (id_in_use)
         release_claim();
     if (!conflict)
@@ -180,7 +205,10 @@ Datum guard_row(FunctionCallInfo fcinfo)
     }
     if (action.check_duplicate_of || action.check_no_duplicates || action.check_conflict) {
         const Oid nsp = table.nsp;
-        spi_connect();
+        /* SQL only where a check needs it; check_conflict connects when it finds a batch to name. */
+        LazySpi spi;
+        if (action.check_duplicate_of || action.check_no_duplicates)
+            spi.connect();
         /* The guard reads as the table's owner, like a foreign-key check:
          * the writer's SELECT privileges do not decide what it sees. */
         RunAs as_owner(rel->rd_rel->relowner);
@@ -195,8 +223,8 @@ Datum guard_row(FunctionCallInfo fcinfo)
                                               static_cast<AttrNumber>(table.configuration_id),
                                               static_cast<AttrNumber>(table.batch_type),
                                               static_cast<AttrNumber>(table.status)},
-                                     nsp, !is_update);
-        spi_finish();
+                                     nsp, !is_update, spi);
+        spi.finish();
         if (problem) {
             problem->schema = schema_name(nsp);
             throw std::move(*problem);

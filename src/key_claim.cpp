@@ -31,6 +31,7 @@ extern "C" {
 }
 
 #include "batch_rules.hpp"
+#include "enum_labels.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
 
@@ -265,7 +266,7 @@ bool active_version(const KeySpace& space, TupleTableSlot* slot)
 {
     bool isnull = false;
     const Datum status = slot_getattr(slot, space.status, &isnull);
-    return !isnull && is_active(parse_batch_status(DatumGetCString(DirectFunctionCall1(enum_out, status))));
+    return !isnull && is_active(batch_status_of(status));
 }
 
 /* Scans the key's active batches with a dirty snapshot; call through pg(). */
