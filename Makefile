@@ -18,6 +18,7 @@ OBJS = \
 	src/batch_guard.o \
 	src/audit_events.o \
 	src/enum_labels.o \
+	src/row_insert.o \
 	src/event_writer.o \
 	src/batch_audit.o \
 	src/event_guard.o \

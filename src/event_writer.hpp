@@ -1,22 +1,20 @@
 /*
  * event_writer.hpp: writing audit rows into irp_batch_event without SQL.
  *
- * The audit writes its rows the way PostgreSQL's logical replication apply
- * writes a row: one executor state per statement; each row formed (column
- * defaults such as the identity and event_ts evaluated like COPY does),
- * checked (NOT NULL, CHECK, generated columns), stored with the table access
- * method and entered in every index (ExecSimpleRelationInsert), so that
- * unique and exclusion constraints hold as for an INSERT.
+ * The audit writes each row with a RowTarget (row_insert.hpp): the row's
+ * other columns (the identity, event_ts, whatever an adopted table added)
+ * take their defaults, NOT NULL, CHECK and generated columns are enforced,
+ * and every index gets its entry, unique and exclusion checks included.
  *
- * That way skips what only the executor of an INSERT statement runs:
- * triggers and rules. (Row-level security does not apply to either way: the
- * audit writes as the table's owner, with ri_triggers.c's flags, which
- * exempt the owner even from FORCE ROW LEVEL SECURITY.) So it is taken only
- * when irp_batch_event has none that would act on the row: no INSERT trigger
- * but the extension's own statement guard, no rule, a plain table, and the
- * columns the audit fills with their types. Otherwise
- * open_event_table() returns nullptr and the audit runs its INSERT
- * statement through SPI instead, which behaves as any INSERT does.
+ * A RowTarget runs no statement trigger and no rule, so this way is taken
+ * only when irp_batch_event has none that would act on the row: no INSERT
+ * trigger but the extension's own statement guard (whose job, letting only
+ * the audit and the owner write, this is), no rule, a plain table, and the
+ * columns the audit fills with their types. Otherwise open_event_table()
+ * returns nullptr and the audit runs its INSERT statement through SPI,
+ * which behaves as any INSERT does. Row-level security does not apply to
+ * either way: the audit writes as the table's owner with ri_triggers.c's
+ * flags, which exempt the owner even from FORCE ROW LEVEL SECURITY.
  */
 #pragma once
 

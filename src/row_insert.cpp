@@ -1,0 +1,257 @@
+/*
+ * row_insert.cpp: single-row inserts with the executor's row helpers, and
+ * the per-backend cache of planned defaults and CHECK constraints
+ * (row_insert.hpp says when and why).
+ */
+#include "row_insert.hpp"
+
+extern "C" {
+#include "access/tableam.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "rewrite/rewriteHandler.h"
+#include "rewrite/rowsecurity.h"
+#include "utils/acl.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/syscache.h"
+}
+
+namespace irp {
+
+namespace {
+
+/* The planned defaults and CHECK constraints of one table. */
+struct PlannedTable {
+    Oid relid = InvalidOid;
+    int natts = 0;
+    int ndefaults = 0;
+    AttrNumber* default_columns = nullptr;
+    Expr** defaults = nullptr;
+    int nchecks = 0;
+    Expr** checks = nullptr; /* in the order of the relcache's TupleConstr.check */
+    MemoryContext memory = nullptr; /* all of the above */
+};
+
+/* The extension writes three tables: a few entries suffice. */
+constexpr int cache_size = 8;
+PlannedTable cache[cache_size];
+bool callbacks_registered = false;
+
+/* Forgets every planned table. Safe at any time: an open RowTarget has copies. */
+void forget_all()
+{
+    for (PlannedTable& p : cache) {
+        if (p.memory != nullptr)
+            MemoryContextDelete(p.memory);
+        p = PlannedTable{};
+    }
+}
+
+/* Relcache callback: a table changed (InvalidOid: every table). */
+void relation_changed(Datum, Oid relid)
+{
+    for (PlannedTable& p : cache) {
+        if (relid == InvalidOid || p.relid == relid)
+            forget_all(); /* rare: start over rather than track each entry's memory */
+    }
+}
+
+/* Syscache callback: a function changed; a planned expression may have inlined it. */
+void function_changed(Datum, int, uint32) { forget_all(); }
+
+/* The planned defaults and checks of rel, from the cache or planned now. */
+const PlannedTable& planned(Relation rel)
+{
+    const Oid relid = RelationGetRelid(rel);
+    for (const PlannedTable& p : cache) {
+        if (p.relid == relid)
+            return p;
+    }
+    if (!callbacks_registered) {
+        CacheRegisterRelcacheCallback(relation_changed, 0);
+        CacheRegisterSyscacheCallback(PROCOID, function_changed, 0);
+        callbacks_registered = true;
+    }
+    PlannedTable* slot = nullptr;
+    for (PlannedTable& p : cache) {
+        if (p.relid == InvalidOid) {
+            slot = &p;
+            break;
+        }
+    }
+    if (slot == nullptr) {
+        forget_all();
+        slot = &cache[0];
+    }
+    /* Built in a context of its own, entered in the cache only when complete:
+     * an invalidation while it is built (catalog look-ups take locks) cannot
+     * free it under construction. */
+    PlannedTable fresh;
+    fresh.memory = AllocSetContextCreate(CacheMemoryContext, "irp_batch planned defaults and checks",
+                                         ALLOCSET_SMALL_SIZES);
+    const MemoryContext outer = MemoryContextSwitchTo(fresh.memory);
+    const TupleDesc desc = RelationGetDescr(rel);
+    fresh.natts = desc->natts;
+    fresh.default_columns = static_cast<AttrNumber*>(palloc(sizeof(AttrNumber) * (desc->natts + 1)));
+    fresh.defaults = static_cast<Expr**>(palloc(sizeof(Expr*) * (desc->natts + 1)));
+    for (int i = 0; i < desc->natts; ++i) {
+        const Form_pg_attribute att = TupleDescAttr(desc, i);
+        if (att->attisdropped || att->attgenerated)
+            continue;
+        Node* value = build_column_default(rel, i + 1);
+        if (value == nullptr)
+            continue;
+        fresh.default_columns[fresh.ndefaults] = static_cast<AttrNumber>(i + 1);
+        fresh.defaults[fresh.ndefaults] = expression_planner(reinterpret_cast<Expr*>(value));
+        ++fresh.ndefaults;
+    }
+    const TupleConstr* constr = desc->constr;
+    fresh.nchecks = constr != nullptr ? constr->num_check : 0;
+    fresh.checks = static_cast<Expr**>(palloc(sizeof(Expr*) * (fresh.nchecks + 1)));
+    for (int i = 0; i < fresh.nchecks; ++i)
+        fresh.checks[i] = expression_planner(static_cast<Expr*>(stringToNode(constr->check[i].ccbin)));
+    MemoryContextSwitchTo(outer);
+    fresh.relid = relid; /* last: a failure above leaves the entry empty */
+    *slot = fresh;
+    return *slot;
+}
+
+/* Whether trigger t is a row trigger of one of PostgreSQL's foreign keys. */
+bool foreign_key_trigger(const Trigger& t)
+{
+    return t.tgisinternal && OidIsValid(t.tgconstraint) && TRIGGER_FOR_ROW(t.tgtype) && t.tgnargs == 0 &&
+           RI_FKey_trigger_type(t.tgfoid) != RI_TRIGGER_NONE;
+}
+
+}  // namespace
+
+struct RowTarget {
+    Relation rel;
+    EState* estate;
+    ResultRelInfo* info;
+    TupleTableSlot* slot;
+    int ndefaults;
+    AttrNumber* default_columns;
+    ExprState** defaults;
+};
+
+bool trigger_fires(const Trigger& t)
+{
+    if (t.tgenabled == TRIGGER_DISABLED)
+        return false;
+    if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+        return t.tgenabled != TRIGGER_FIRES_ON_ORIGIN;
+    return t.tgenabled != TRIGGER_FIRES_ON_REPLICA;
+}
+
+bool plain_insert_target(Relation rel, OwnTrigger own_trigger, void* arg)
+{
+    const Form_pg_class form = rel->rd_rel;
+    if (form->relkind != RELKIND_RELATION || form->relhasrules ||
+        check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
+        return false;
+    const TriggerDesc* triggers = rel->trigdesc;
+    for (int i = 0; triggers != nullptr && i < triggers->numtriggers; ++i) {
+        const Trigger& t = triggers->triggers[i];
+        if (t.tgenabled != TRIGGER_DISABLED && TRIGGER_FOR_INSERT(t.tgtype) && !foreign_key_trigger(t) &&
+            !own_trigger(t, arg))
+            return false;
+    }
+    return pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) == ACLCHECK_OK;
+}
+
+RowTarget* open_row_target(Relation rel)
+{
+    const PlannedTable& plan = planned(rel);
+    /* The executor state of one INSERT into rel, as the apply worker makes it. */
+    EState* estate = CreateExecutorState();
+    const MemoryContext outer = MemoryContextSwitchTo(estate->es_query_cxt);
+    RangeTblEntry* rte = makeNode(RangeTblEntry);
+    rte->rtekind = RTE_RELATION;
+    rte->relid = RelationGetRelid(rel);
+    rte->relkind = rel->rd_rel->relkind;
+    rte->rellockmode = RowExclusiveLock;
+    ExecInitRangeTable(estate, list_make1(rte));
+    ResultRelInfo* info = makeNode(ResultRelInfo);
+    InitResultRelInfo(info, rel, 1, nullptr, 0);
+    estate->es_output_cid = GetCurrentCommandId(true);
+    ExecOpenIndices(info, false);
+    /* The checks, ready before ExecConstraints would plan them again from
+     * their text. Copies: the cache may forget its entry meanwhile. */
+    if (plan.nchecks > 0 && plan.nchecks == rel->rd_att->constr->num_check) {
+        info->ri_ConstraintExprs = static_cast<ExprState**>(palloc(sizeof(ExprState*) * plan.nchecks));
+        for (int i = 0; i < plan.nchecks; ++i)
+            info->ri_ConstraintExprs[i] = ExecInitExpr(static_cast<Expr*>(copyObjectImpl(plan.checks[i])), nullptr);
+    }
+    auto* target = static_cast<RowTarget*>(palloc(sizeof(RowTarget)));
+    target->rel = rel;
+    target->estate = estate;
+    target->info = info;
+    target->slot = table_slot_create(rel, &estate->es_tupleTable);
+    target->ndefaults = plan.ndefaults;
+    target->default_columns = static_cast<AttrNumber*>(palloc(sizeof(AttrNumber) * (plan.ndefaults + 1)));
+    target->defaults = static_cast<ExprState**>(palloc(sizeof(ExprState*) * (plan.ndefaults + 1)));
+    for (int i = 0; i < plan.ndefaults; ++i) {
+        target->default_columns[i] = plan.default_columns[i];
+        target->defaults[i] = ExecInitExpr(static_cast<Expr*>(copyObjectImpl(plan.defaults[i])), nullptr);
+    }
+    MemoryContextSwitchTo(outer);
+    /* AFTER row triggers (foreign key checks) are queued for this level and fired at close. */
+    AfterTriggerBeginQuery();
+    return target;
+}
+
+MemoryContext row_context(RowTarget* target)
+{
+    return GetPerTupleMemoryContext(target->estate);
+}
+
+TupleTableSlot* begin_row(RowTarget* target)
+{
+    TupleTableSlot* slot = target->slot;
+    ExecClearTuple(slot);
+    for (int i = 0; i < slot->tts_tupleDescriptor->natts; ++i) {
+        slot->tts_values[i] = 0;
+        slot->tts_isnull[i] = true;
+    }
+    return slot;
+}
+
+TupleTableSlot* insert_row(RowTarget* target, const bool* supplied)
+{
+    EState* estate = target->estate;
+    TupleTableSlot* slot = target->slot;
+    ExprContext* econtext = GetPerTupleExprContext(estate);
+    const MemoryContext outer = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+    for (int i = 0; i < target->ndefaults; ++i) {
+        const int at = target->default_columns[i] - 1;
+        if (!supplied[at])
+            slot->tts_values[at] = ExecEvalExpr(target->defaults[i], econtext, &slot->tts_isnull[at]);
+    }
+    ExecStoreVirtualTuple(slot);
+    ExecSimpleRelationInsert(target->info, estate, slot);
+    /* The stored row is materialized in the slot's own memory: the row's may go. */
+    ExecMaterializeSlot(slot);
+    MemoryContextSwitchTo(outer);
+    ResetPerTupleExprContext(estate);
+    return slot;
+}
+
+void close_row_target(RowTarget* target)
+{
+    EState* estate = target->estate;
+    AfterTriggerEndQuery(estate);
+    ExecCloseIndices(target->info);
+    ExecResetTupleTable(estate->es_tupleTable, false);
+    FreeExecutorState(estate);
+}
+
+}  // namespace irp
