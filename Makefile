@@ -20,6 +20,7 @@ OBJS = \
 	src/enum_labels.o \
 	src/row_insert.o \
 	src/event_writer.o \
+	src/event_details.o \
 	src/batch_audit.o \
 	src/event_guard.o \
 	src/drop_guard.o \

@@ -29,6 +29,7 @@ extern "C" {
 #include "batch_rules.hpp"
 #include "batch_table.hpp"
 #include "enum_labels.hpp"
+#include "event_details.hpp"
 #include "event_writer.hpp"
 #include "key_claim.hpp"
 #include "pg_guard.hpp"
@@ -79,83 +80,6 @@ void refuse_untrusted_triggers(Oid events, Oid owner)
 }
 
 /* ---- Writing the events without SQL (event_writer.hpp) ---- */
-
-/* A jsonb object being built, nulls left out (as jsonb_strip_nulls would). */
-class Details {
-public:
-    Details() { pushJsonbValue(&state_, WJB_BEGIN_OBJECT, nullptr); }
-
-    /* key: a number, from an int4 column of slot */
-    void integer(const char* key, TupleTableSlot* slot, int attnum)
-    {
-        bool isnull = true;
-        const Datum d = attnum > 0 ? slot_getattr(slot, attnum, &isnull) : 0;
-        if (isnull)
-            return;
-        JsonbValue v;
-        v.type = jbvNumeric;
-        v.val.numeric = int64_to_numeric(DatumGetInt32(d));
-        put(key, v);
-    }
-    /* key: a string, from a text or varchar column of slot */
-    void text(const char* key, TupleTableSlot* slot, int attnum)
-    {
-        bool isnull = true;
-        const Datum d = attnum > 0 ? slot_getattr(slot, attnum, &isnull) : 0;
-        if (isnull)
-            return;
-        const struct varlena* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
-        string(key, VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)));
-    }
-    /* key: a string, the label of an enum column of slot */
-    void label(const char* key, TupleTableSlot* slot, int attnum)
-    {
-        bool isnull = true;
-        const Datum d = slot_getattr(slot, attnum, &isnull);
-        if (isnull)
-            return;
-        const char* l = pstrdup(enum_label(d).text);
-        string(key, l, static_cast<int>(std::strlen(l)));
-    }
-    /* key: a string, the text of a uuid column of slot */
-    void uuid(const char* key, TupleTableSlot* slot, int attnum)
-    {
-        bool isnull = true;
-        const Datum d = attnum > 0 ? slot_getattr(slot, attnum, &isnull) : 0;
-        if (isnull)
-            return;
-        const char* u = DatumGetCString(DirectFunctionCall1(uuid_out, d));
-        string(key, u, static_cast<int>(std::strlen(u)));
-    }
-    void boolean(const char* key, bool b)
-    {
-        JsonbValue v;
-        v.type = jbvBool;
-        v.val.boolean = b;
-        put(key, v);
-    }
-    Datum finish() { return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state_, WJB_END_OBJECT, nullptr))); }
-
-private:
-    void string(const char* key, const char* s, int len)
-    {
-        JsonbValue v;
-        v.type = jbvString;
-        v.val.string.val = const_cast<char*>(s);
-        v.val.string.len = len;
-        put(key, v);
-    }
-    void put(const char* key, JsonbValue& value)
-    {
-        JsonbValue k;
-        k.type = jbvString;
-        k.val.string.val = const_cast<char*>(key);
-        k.val.string.len = static_cast<int>(std::strlen(key));
-        pushJsonbValue(&state_, WJB_KEY, &k);
-        pushJsonbValue(&state_, WJB_VALUE, &value);
-    }
-    JsonbParseState* state_ = nullptr;
-};
 
 /* A transition table read from its start, with a read pointer of its own. */
 class TransitionRows {
@@ -333,26 +257,7 @@ bool write_events_directly(TriggerData* td, const BatchTable& t, EventTable* eve
     }
     while (TupleTableSlot* r = rows.next()) {
         const MemoryContext outer = MemoryContextSwitchTo(row_memory);
-        EventRow row{};
-        bool isnull = false;
-        row.batch_id = int4_of(r, t.id, &isnull);
-        row.actor = actor;
-        Details details;
-        details.integer("configuration_id", r, t.configuration_id);
-        details.text("batch_type", r, t.batch_type);
-        if (is_insert) {
-            bool no_duplicate_of = true;
-            slot_getattr(r, t.duplicate_of, &no_duplicate_of);
-            row.event = event_name(insert_event(!no_duplicate_of));
-            details.integer("step_id", r, t.step_id);
-        } else {
-            row.event = event_name(AuditEvent::Deleted);
-        }
-        details.label("status", r, t.status);
-        details.integer("duplicate_of", r, t.duplicate_of);
-        if (is_insert && t.request_id != 0)
-            details.uuid("request_id", r, t.request_id);
-        row.details = details.finish();
+        const EventRow row = is_insert ? creation_event(r, t, actor) : deletion_event(r, t, actor);
         MemoryContextSwitchTo(outer);
         write_event(events, row);
     }

@@ -32,6 +32,27 @@ int column(TupleDesc desc, const char* name, Oid type, Oid other_type = InvalidO
 
 }  // namespace
 
+BatchTable batch_columns(Relation rel, Oid nsp)
+{
+    BatchTable t{};
+    t.nsp = nsp;
+    const Oid relid = RelationGetRelid(rel);
+    if (get_relname_relid("irp_batch", nsp) != relid)
+        return t;
+    const TupleDesc desc = RelationGetDescr(rel);
+    t.id = column(desc, "id", INT4OID);
+    t.configuration_id = column(desc, "configuration_id", INT4OID);
+    t.batch_type = column(desc, "batch_type", VARCHAROID, TEXTOID);
+    t.status = column(desc, "status", InvalidOid);
+    t.duplicate_of = column(desc, "duplicate_of", INT4OID);
+    t.request_id = column(desc, "request_id", UUIDOID);
+    t.step_id = column(desc, "step_id", INT4OID);
+    t.cancel_reason = column(desc, "cancel_reason", TEXTOID);
+    if (t.id && t.configuration_id && t.batch_type && t.status && t.duplicate_of)
+        t.relid = relid;
+    return t;
+}
+
 const BatchTable& batch_table(FunctionCallInfo fcinfo, Relation rel, std::string_view trigger_function)
 {
     FmgrInfo* const flinfo = fcinfo->flinfo;
@@ -40,24 +61,7 @@ const BatchTable& batch_table(FunctionCallInfo fcinfo, Relation rel, std::string
     if (cached != nullptr && cached->relid == relid)
         return *cached;
 
-    const BatchTable table = pg([&] {
-        BatchTable t{};
-        t.nsp = get_func_namespace(flinfo->fn_oid);
-        if (get_relname_relid("irp_batch", t.nsp) != relid)
-            return t;
-        const TupleDesc desc = RelationGetDescr(rel);
-        t.id = column(desc, "id", INT4OID);
-        t.configuration_id = column(desc, "configuration_id", INT4OID);
-        t.batch_type = column(desc, "batch_type", VARCHAROID, TEXTOID);
-        t.status = column(desc, "status", InvalidOid);
-        t.duplicate_of = column(desc, "duplicate_of", INT4OID);
-        t.request_id = column(desc, "request_id", UUIDOID);
-        t.step_id = column(desc, "step_id", INT4OID);
-        t.cancel_reason = column(desc, "cancel_reason", TEXTOID);
-        if (t.id && t.configuration_id && t.batch_type && t.status && t.duplicate_of)
-            t.relid = relid;
-        return t;
-    });
+    const BatchTable table = pg([&] { return batch_columns(rel, get_func_namespace(flinfo->fn_oid)); });
     if (table.relid == InvalidOid) {
         throw trigger_misuse(
             concat_parts({trigger_function, "() fires only on the irp_batch table of the irp_batch extension"}),

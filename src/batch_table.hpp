@@ -29,6 +29,9 @@ struct BatchTable {
     int cancel_reason; /* 0 if missing or not text (likewise) */
 };
 
+/* The layout of rel if it is the irp_batch of the extension in schema nsp (relid InvalidOid if not). Call through pg(). */
+BatchTable batch_columns(Relation rel, Oid nsp);
+
 /*
  * Checks that the trigger function in fcinfo fires on its extension's
  * irp_batch (else a trigger-protocol error) and returns the table's layout,

@@ -4,18 +4,27 @@
  */
 #include "new_batch.hpp"
 
+#include <cstring>
+
 extern "C" {
 #include "access/table.h"
+#include "catalog/pg_trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 }
 
 #include "batch_rules.hpp"
+#include "batch_table.hpp"
+#include "event_details.hpp"
+#include "event_writer.hpp"
 #include "key_claim.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
+#include "row_insert.hpp"
 
 namespace irp {
 
@@ -75,6 +84,137 @@ JobsShape read_jobs(FunctionCallInfo fcinfo, int n)
     return shape;
 }
 
+/* The INSERT triggers of irp_batch that a direct insert runs or replaces, counted. */
+struct OwnBatchTriggers {
+    Oid nsp;
+    int audits = 0; /* the audit's INSERT triggers that fire in this session */
+};
+
+/* Whether t is the extension's guard (a BEFORE row trigger, which the RowTarget fires) or its
+ * INSERT audit (an AFTER statement trigger with new_rows, whose event the caller writes). */
+bool own_batch_trigger(const Trigger& t, void* arg)
+{
+    auto* own = static_cast<OwnBatchTriggers*>(arg);
+    if (get_func_namespace(t.tgfoid) != own->nsp)
+        return false;
+    const char* name = get_func_name(t.tgfoid);
+    if (name == nullptr)
+        return false;
+    if (std::strcmp(name, "irp_batch_guard") == 0)
+        return TRIGGER_FOR_ROW(t.tgtype) && TRIGGER_FOR_BEFORE(t.tgtype);
+    if (std::strcmp(name, "irp_batch_audit") != 0 || TRIGGER_FOR_ROW(t.tgtype) || !TRIGGER_FOR_AFTER(t.tgtype) ||
+        t.tgnewtable == nullptr || std::strcmp(t.tgnewtable, "new_rows") != 0)
+        return false;
+    if (trigger_fires(t))
+        ++own->audits;
+    return true;
+}
+
+/* irp_batch opened for a direct insert, or not (rel nullptr: use the INSERT statement). */
+struct DirectBatch {
+    Relation rel = nullptr;
+    BatchTable columns{};
+    bool audited = false; /* the audit's INSERT trigger fires: write the creation event */
+    Oid events = InvalidOid;
+};
+
+/* Opens irp_batch for a direct insert if that runs what the INSERT statement would. Call through pg(). */
+DirectBatch open_batch_table(Oid nsp, bool with_request_id)
+{
+    DirectBatch d;
+    Relation rel = table_open(get_relname_relid("irp_batch", nsp), RowExclusiveLock);
+    d.columns = batch_columns(rel, nsp);
+    OwnBatchTriggers own{nsp};
+    if (d.columns.relid == InvalidOid || d.columns.step_id == 0 || (with_request_id && d.columns.request_id == 0) ||
+        !plain_insert_target(rel, own_batch_trigger, &own) || own.audits > 1) {
+        table_close(rel, NoLock);
+        return d;
+    }
+    d.rel = rel;
+    d.audited = own.audits == 1;
+    d.events = get_relname_relid("irp_batch_event", nsp);
+    return d;
+}
+
+/* The values of the new batch row. */
+struct NewBatch {
+    std::int32_t step_id;
+    std::int32_t configuration_id;
+    Datum batch_type;
+    std::optional<std::int32_t> duplicate_of;
+    const RequestId* request;
+};
+
+/* Inserts the batch row into d.rel (the guard fires) and builds its creation event, in the caller's
+ * memory. Returns the batch's id. Call through pg(). */
+std::int32_t insert_batch_row(const DirectBatch& d, const NewBatch& b, Datum actor, EventRow* event)
+{
+    const BatchTable& t = d.columns;
+    RowTarget* target = open_row_target(d.rel);
+    TupleTableSlot* slot = begin_row(target);
+    bool* supplied = static_cast<bool*>(palloc0(sizeof(bool) * slot->tts_tupleDescriptor->natts));
+    auto set = [slot, supplied](int attnum, Datum value) {
+        slot->tts_values[attnum - 1] = value;
+        slot->tts_isnull[attnum - 1] = false;
+        supplied[attnum - 1] = true;
+    };
+    set(t.step_id, Int32GetDatum(b.step_id));
+    set(t.configuration_id, Int32GetDatum(b.configuration_id));
+    set(t.batch_type, b.batch_type);
+    if (b.duplicate_of)
+        set(t.duplicate_of, Int32GetDatum(*b.duplicate_of));
+    else
+        supplied[t.duplicate_of - 1] = true; /* NULL, as the INSERT statement gives it */
+    if (b.request->given)
+        set(t.request_id, b.request->uuid);
+    TupleTableSlot* stored = insert_row(target, supplied);
+    bool isnull = false;
+    const std::int32_t id = DatumGetInt32(slot_getattr(stored, t.id, &isnull));
+    if (d.audited)
+        *event = creation_event(stored, t, actor);
+    close_row_target(target);
+    return id;
+}
+
+/*
+ * Inserts the batch row without SQL when irp_batch and irp_batch_event let
+ * a RowTarget do all an INSERT statement would (row_insert.hpp): the guard
+ * fires as a row trigger, foreign keys are checked, and the creation event
+ * is written as the audit trigger would write it. 0 if the INSERT statement
+ * must run instead.
+ */
+std::int32_t insert_batch_directly(Oid nsp, const NewBatch& b)
+{
+    const DirectBatch d = pg([nsp, &b] { return open_batch_table(nsp, b.request->given); });
+    if (d.rel == nullptr)
+        return 0;
+    EventTable* events = nullptr;
+    Oid owner = InvalidOid;
+    if (d.audited) {
+        owner = pg([&d] { return relation_owner(d.events); });
+        RunAs as_owner(owner);
+        events = pg([&d, nsp] { return open_event_table(d.events, nsp); });
+        if (events == nullptr) {
+            pg([&d] { table_close(d.rel, NoLock); });
+            return 0;
+        }
+    }
+    const Datum actor = pg([] { return CStringGetTextDatum(GetUserNameFromId(GetUserId(), false)); });
+    EventRow event{};
+    const std::int32_t id = pg([&] { return insert_batch_row(d, b, actor, &event); });
+    /* The row is in the indexes: its key's claim can go, as at the end of an INSERT. */
+    release_claim();
+    if (d.audited) {
+        RunAs as_owner(owner);
+        pg([events, &event] {
+            write_event(events, event);
+            close_event_table(events);
+        });
+    }
+    pg([&d] { table_close(d.rel, NoLock); });
+    return id;
+}
+
 }  // namespace
 
 Jobs jobs_arg(FunctionCallInfo fcinfo, int n)
@@ -127,15 +267,19 @@ std::int32_t insert_batch(Oid nsp, std::string_view function, std::int32_t step_
                           Datum batch_type, std::optional<std::int32_t> duplicate_of, const Jobs& jobs,
                           const RequestId& request)
 {
-    Datum batch_args[] = {Int32GetDatum(step_id), Int32GetDatum(configuration_id), batch_type,
-                          Int32GetDatum(duplicate_of.value_or(0)), request.uuid};
-    const char batch_nulls[] = {' ', ' ', ' ', duplicate_of ? ' ' : 'n', ' '};
-    /* Without a request_id, the statement of 1.x, whose tables have no such column. */
-    const Query insert = request.given ? Query::InsertBatchRequest : Query::InsertBatch;
-    if (spi_run(prepared(insert, nsp), batch_args, batch_nulls, false, 0) != 1)
-        throw skipped_by_trigger(function, "create the batch", "irp_batch");
-    bool isnull = false;
-    const std::int32_t batch_id = DatumGetInt32(spi_value(0, 1, &isnull));
+    std::int32_t batch_id = insert_batch_directly(nsp, NewBatch{step_id, configuration_id, batch_type, duplicate_of,
+                                                                &request});
+    if (batch_id == 0) {
+        Datum batch_args[] = {Int32GetDatum(step_id), Int32GetDatum(configuration_id), batch_type,
+                              Int32GetDatum(duplicate_of.value_or(0)), request.uuid};
+        const char batch_nulls[] = {' ', ' ', ' ', duplicate_of ? ' ' : 'n', ' '};
+        /* Without a request_id, the statement of 1.x, whose tables have no such column. */
+        const Query insert = request.given ? Query::InsertBatchRequest : Query::InsertBatch;
+        if (spi_run(prepared(insert, nsp), batch_args, batch_nulls, false, 0) != 1)
+            throw skipped_by_trigger(function, "create the batch", "irp_batch");
+        bool isnull = false;
+        batch_id = DatumGetInt32(spi_value(0, 1, &isnull));
+    }
     if (jobs.count > 0) {
         Datum job_args[] = {Int32GetDatum(batch_id), jobs.jsonb};
         if (spi_run(prepared(Query::InsertJobs, nsp), job_args, nullptr, false, 0) != jobs.count)

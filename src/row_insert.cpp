@@ -182,6 +182,9 @@ RowTarget* open_row_target(Relation rel)
     ExecInitRangeTable(estate, list_make1(rte));
     ResultRelInfo* info = makeNode(ResultRelInfo);
     InitResultRelInfo(info, rel, 1, nullptr, 0);
+    /* Listed as opened, so that AFTER row triggers find it (ExecGetTriggerResultRel)
+     * and ExecCloseResultRelations closes its indexes. */
+    estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, info);
     estate->es_output_cid = GetCurrentCommandId(true);
     ExecOpenIndices(info, false);
     /* The checks, ready before ExecConstraints would plan them again from
@@ -249,7 +252,9 @@ void close_row_target(RowTarget* target)
 {
     EState* estate = target->estate;
     AfterTriggerEndQuery(estate);
-    ExecCloseIndices(target->info);
+    /* The indexes, and any relation an AFTER trigger opened (as ExecutorEnd closes them). */
+    ExecCloseResultRelations(estate);
+    ExecCloseRangeTableRelations(estate);
     ExecResetTupleTable(estate->es_tupleTable, false);
     FreeExecutorState(estate);
 }

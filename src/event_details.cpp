@@ -1,0 +1,134 @@
+/*
+ * event_details.cpp: audit event details as jsonb (event_details.hpp).
+ */
+#include "event_details.hpp"
+
+#include <cstring>
+
+extern "C" {
+#include "utils/builtins.h"
+#include "utils/numeric.h"
+#include "utils/uuid.h"
+}
+
+#include "audit_events.hpp"
+#include "enum_labels.hpp"
+
+namespace irp {
+
+Details::Details()
+{
+    pushJsonbValue(&state_, WJB_BEGIN_OBJECT, nullptr);
+}
+
+void Details::integer(const char* key, TupleTableSlot* slot, int attnum)
+{
+    bool isnull = true;
+    const Datum d = attnum > 0 ? slot_getattr(slot, attnum, &isnull) : 0;
+    if (isnull)
+        return;
+    JsonbValue v;
+    v.type = jbvNumeric;
+    v.val.numeric = int64_to_numeric(DatumGetInt32(d));
+    put(key, v);
+}
+
+void Details::text(const char* key, TupleTableSlot* slot, int attnum)
+{
+    bool isnull = true;
+    const Datum d = attnum > 0 ? slot_getattr(slot, attnum, &isnull) : 0;
+    if (isnull)
+        return;
+    const struct varlena* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
+    string(key, VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)));
+}
+
+void Details::label(const char* key, TupleTableSlot* slot, int attnum)
+{
+    bool isnull = true;
+    const Datum d = slot_getattr(slot, attnum, &isnull);
+    if (isnull)
+        return;
+    const char* l = pstrdup(enum_label(d).text);
+    string(key, l, static_cast<int>(std::strlen(l)));
+}
+
+void Details::uuid(const char* key, TupleTableSlot* slot, int attnum)
+{
+    bool isnull = true;
+    const Datum d = attnum > 0 ? slot_getattr(slot, attnum, &isnull) : 0;
+    if (isnull)
+        return;
+    const char* u = DatumGetCString(DirectFunctionCall1(uuid_out, d));
+    string(key, u, static_cast<int>(std::strlen(u)));
+}
+
+void Details::boolean(const char* key, bool b)
+{
+    JsonbValue v;
+    v.type = jbvBool;
+    v.val.boolean = b;
+    put(key, v);
+}
+
+Datum Details::finish()
+{
+    return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state_, WJB_END_OBJECT, nullptr)));
+}
+
+void Details::string(const char* key, const char* s, int len)
+{
+    JsonbValue v;
+    v.type = jbvString;
+    v.val.string.val = const_cast<char*>(s);
+    v.val.string.len = len;
+    put(key, v);
+}
+
+void Details::put(const char* key, JsonbValue& value)
+{
+    JsonbValue k;
+    k.type = jbvString;
+    k.val.string.val = const_cast<char*>(key);
+    k.val.string.len = static_cast<int>(std::strlen(key));
+    pushJsonbValue(&state_, WJB_KEY, &k);
+    pushJsonbValue(&state_, WJB_VALUE, &value);
+}
+
+EventRow creation_event(TupleTableSlot* slot, const BatchTable& t, Datum actor)
+{
+    EventRow row{};
+    bool isnull = false;
+    row.batch_id = DatumGetInt32(slot_getattr(slot, t.id, &isnull));
+    row.actor = actor;
+    bool no_duplicate_of = true;
+    slot_getattr(slot, t.duplicate_of, &no_duplicate_of);
+    row.event = event_name(insert_event(!no_duplicate_of));
+    Details details;
+    details.integer("configuration_id", slot, t.configuration_id);
+    details.text("batch_type", slot, t.batch_type);
+    details.integer("step_id", slot, t.step_id);
+    details.label("status", slot, t.status);
+    details.integer("duplicate_of", slot, t.duplicate_of);
+    details.uuid("request_id", slot, t.request_id);
+    row.details = details.finish();
+    return row;
+}
+
+EventRow deletion_event(TupleTableSlot* slot, const BatchTable& t, Datum actor)
+{
+    EventRow row{};
+    bool isnull = false;
+    row.batch_id = DatumGetInt32(slot_getattr(slot, t.id, &isnull));
+    row.actor = actor;
+    row.event = event_name(AuditEvent::Deleted);
+    Details details;
+    details.integer("configuration_id", slot, t.configuration_id);
+    details.text("batch_type", slot, t.batch_type);
+    details.label("status", slot, t.status);
+    details.integer("duplicate_of", slot, t.duplicate_of);
+    row.details = details.finish();
+    return row;
+}
+
+}  // namespace irp
