@@ -1,10 +1,15 @@
 --
+-- The paths that skip SQL, and when they yield to it.
+--
 -- irp_create_batch() and irp_ensure_batch() insert their batch row without
 -- SQL (row_insert.hpp) when that runs what their INSERT statement would:
 -- the guard, foreign keys, defaults and CHECK constraints as PostgreSQL
 -- has them now, and the creation event only when the audit trigger would
 -- fire. Anything else on irp_batch (another trigger, row security) makes
 -- them run the INSERT statement, so that it acts as on any INSERT.
+--
+-- irp_get_active_batches_for_config() reads its two indexes directly unless
+-- row security, a missing privilege or an unusable index says otherwise.
 --
 CREATE EXTENSION irp_batch;
 \set SHOW_CONTEXT never
@@ -13,70 +18,29 @@ CREATE ROLE regress_irp_direct;
 GRANT USAGE ON SCHEMA public TO regress_irp_direct;
 GRANT SELECT, INSERT, UPDATE ON irp_batch, irp_job TO regress_irp_direct;
 GRANT SELECT ON irp_batch_event TO regress_irp_direct;
+
 -- Defaults: as the table has them at each call (a change is seen at once).
 SELECT irp_create_batch('DEFAULTS', 1, 1);
- irp_create_batch 
-------------------
-                1
-(1 row)
-
 ALTER TABLE irp_batch ALTER COLUMN created_by SET DEFAULT 'the-notebook';
 SELECT irp_create_batch('DEFAULTS', 2, 1);
- irp_create_batch 
-------------------
-                2
-(1 row)
-
 CREATE FUNCTION regress_source() RETURNS text LANGUAGE sql AS $$SELECT 'first'$$;
 ALTER TABLE irp_batch ADD COLUMN source text DEFAULT regress_source();
 SELECT irp_create_batch('DEFAULTS', 3, 1);
- irp_create_batch 
-------------------
-                3
-(1 row)
-
 CREATE OR REPLACE FUNCTION regress_source() RETURNS text LANGUAGE sql AS $$SELECT 'second'$$;
 SELECT irp_create_batch('DEFAULTS', 4, 1);
- irp_create_batch 
-------------------
-                4
-(1 row)
-
 SELECT configuration_id, status, created_by, source, created_ts IS NOT NULL AS created_ts
   FROM irp_batch WHERE batch_type = 'DEFAULTS' ORDER BY id;
- configuration_id |  status   |  created_by  | source | created_ts 
-------------------+-----------+--------------+--------+------------
-                1 | INITIATED | postgres     | first  | t
-                2 | INITIATED | the-notebook | first  | t
-                3 | INITIATED | the-notebook | first  | t
-                4 | INITIATED | the-notebook | second | t
-(4 rows)
 
 -- CHECK constraints: one added after the backend planned the others holds at once.
 ALTER TABLE irp_batch ADD CONSTRAINT regress_small_config CHECK (configuration_id < 1000);
 SELECT irp_create_batch('CHECKED', 1000, 1);
-ERROR:  new row for relation "irp_batch" violates check constraint "regress_small_config"
 SELECT irp_create_batch('CHECKED', 999, 1) > 0 AS created;
- created 
----------
- t
-(1 row)
-
 ALTER TABLE irp_batch DROP CONSTRAINT regress_small_config;
 SELECT irp_create_batch('CHECKED', 1000, 1) > 0 AS created;
- created 
----------
- t
-(1 row)
 
 -- The guard fires as a row trigger: the duplicate error, and an intentional duplicate.
 SELECT irp_create_batch('CHECKED', 1000, 1);
-ERROR:  Active batch already exists for configuration 1000 and batch_type 'CHECKED': Batch ID 7 (status: INITIATED)
 SELECT irp_create_batch('CHECKED', 1000, 1, allow_duplicate => true) > 0 AS created;
- created 
----------
- t
-(1 row)
 
 -- The audit trigger disabled, or not firing for session_replication_role =
 -- replica: no event, as with the INSERT statement.
@@ -88,11 +52,6 @@ SELECT irp_create_batch('REPLICA', 1, 1) AS replica \gset
 RESET session_replication_role;
 SELECT b.batch_type, count(e.id) AS events FROM irp_batch b LEFT JOIN irp_batch_event e ON e.batch_id = b.id
  WHERE b.id IN (:unaudited, :replica) GROUP BY b.batch_type ORDER BY 1;
- batch_type | events 
-------------+--------
- REPLICA    |      0
- UNAUDITED  |      0
-(2 rows)
 
 -- Another trigger on irp_batch, row or statement: the INSERT statement runs, and it fires.
 CREATE TABLE regress_seen (what text, n bigint);
@@ -103,27 +62,12 @@ CREATE FUNCTION regress_note_statement() RETURNS trigger LANGUAGE plpgsql AS
   $$BEGIN INSERT INTO regress_seen SELECT 'statement', count(*) FROM new_rows; RETURN NULL; END$$;
 CREATE TRIGGER regress_note_row BEFORE INSERT ON irp_batch FOR EACH ROW EXECUTE FUNCTION regress_note_row();
 SELECT irp_create_batch('ROW_TRIGGER', 1, 1) > 0 AS created;
- created 
----------
- t
-(1 row)
-
 DROP TRIGGER regress_note_row ON irp_batch;
 CREATE TRIGGER regress_note_statement AFTER INSERT ON irp_batch REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION regress_note_statement();
 SELECT irp_create_batch('STATEMENT_TRIGGER', 1, 1) > 0 AS created;
- created 
----------
- t
-(1 row)
-
 DROP TRIGGER regress_note_statement ON irp_batch;
 SELECT * FROM regress_seen ORDER BY what;
-      what       | n 
------------------+---
- row ROW_TRIGGER | 1
- statement       | 1
-(2 rows)
 
 -- Row security on irp_batch holds the caller to its policies.
 ALTER TABLE irp_batch ENABLE ROW LEVEL SECURITY;
@@ -131,36 +75,49 @@ CREATE POLICY regress_read ON irp_batch FOR SELECT USING (true);
 CREATE POLICY regress_low ON irp_batch FOR INSERT WITH CHECK (configuration_id < 500);
 SET ROLE regress_irp_direct;
 SELECT irp_create_batch('POLICY', 499, 1) > 0 AS created;
- created 
----------
- t
-(1 row)
-
 SELECT irp_create_batch('POLICY', 500, 1);
-ERROR:  new row violates row-level security policy for table "irp_batch"
 RESET ROLE;
 ALTER TABLE irp_batch DISABLE ROW LEVEL SECURITY;
+
 -- Without the INSERT privilege: PostgreSQL's own error.
 REVOKE INSERT ON irp_batch FROM regress_irp_direct;
 SET ROLE regress_irp_direct;
 SELECT irp_create_batch('NO_PRIVILEGE', 1, 1);
-ERROR:  permission denied for table irp_batch
 RESET ROLE;
+
+-- irp_get_active_batches_for_config: the same rows whichever way it reads them.
+CREATE TEMP TABLE regress_expected AS SELECT * FROM irp_get_active_batches_for_config(1000);
+SELECT id, batch_type, status, job_count, duplicate_of FROM regress_expected ORDER BY created_ts DESC, id DESC;
+-- Row security on irp_job (a policy hiding jobs): the query runs, and the counts follow the policy.
+SELECT irp_create_batch('WITH_JOBS', 1000, 1, jobs => '[{"a": 1}, {"a": 2}, {"b": 3}]') AS with_jobs \gset
+SELECT job_count FROM irp_get_active_batches_for_config(1000, 'WITH_JOBS');
+ALTER TABLE irp_job ENABLE ROW LEVEL SECURITY;
+CREATE POLICY regress_some_jobs ON irp_job FOR SELECT USING (job_configuration_data ? 'a');
+GRANT SELECT ON irp_batch, irp_job TO regress_irp_direct;
+SET ROLE regress_irp_direct;
+SELECT job_count FROM irp_get_active_batches_for_config(1000, 'WITH_JOBS');
+RESET ROLE;
+ALTER TABLE irp_job DISABLE ROW LEVEL SECURITY;
+-- Without SELECT on irp_job: PostgreSQL's own error.
+REVOKE SELECT ON irp_job FROM regress_irp_direct;
+SET ROLE regress_irp_direct;
+SELECT job_count FROM irp_get_active_batches_for_config(1000, 'WITH_JOBS');
+RESET ROLE;
+-- idx_batch_active not ready (as early in CREATE INDEX CONCURRENTLY): a batch
+-- created meanwhile is not in it, and the table is read instead.
+UPDATE pg_index SET indisvalid = false, indisready = false WHERE indexrelid = 'idx_batch_active'::regclass;
+SELECT irp_create_batch('NOT_INDEXED', 1000, 1) AS not_indexed \gset
+SELECT id = :not_indexed AS not_indexed_batch_listed FROM irp_get_active_batches_for_config(1000, 'NOT_INDEXED');
+UPDATE pg_index SET indisvalid = true, indisready = true WHERE indexrelid = 'idx_batch_active'::regclass;
+REINDEX INDEX idx_batch_active;
+SELECT id = :not_indexed AS not_indexed_batch_listed FROM irp_get_active_batches_for_config(1000, 'NOT_INDEXED');
+
 -- Every batch but the unaudited two has exactly one creation event, by the right actor.
 SELECT b.id, b.batch_type, count(e.id) AS creations FROM irp_batch b
   LEFT JOIN irp_batch_event e ON e.batch_id = b.id AND e.event IN ('CREATED', 'DUPLICATE_CREATED')
  WHERE b.id NOT IN (:unaudited, :replica)
  GROUP BY b.id, b.batch_type HAVING count(e.id) <> 1;
- id | batch_type | creations 
-----+------------+-----------
-(0 rows)
-
 SELECT actor, count(*) FROM irp_batch_event GROUP BY actor ORDER BY actor;
-       actor        | count 
---------------------+-------
- postgres           |     9
- regress_irp_direct |     1
-(2 rows)
 
 SET client_min_messages = error;
 DROP EXTENSION irp_batch CASCADE;
