@@ -32,11 +32,13 @@ namespace {
 /* The attribute number of column name if it has type type; 0 if it lacks or has another type. */
 AttrNumber column(Relation rel, const char* name, Oid type)
 {
-    const AttrNumber attnum = get_attnum(RelationGetRelid(rel), name);
-    if (attnum <= 0)
-        return 0;
-    const Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
-    return att->atttypid == type && !att->attgenerated ? attnum : 0;
+    const TupleDesc desc = RelationGetDescr(rel);
+    for (int i = 0; i < desc->natts; ++i) {
+        const Form_pg_attribute att = TupleDescAttr(desc, i);
+        if (!att->attisdropped && std::strcmp(NameStr(att->attname), name) == 0)
+            return att->atttypid == type && !att->attgenerated ? static_cast<AttrNumber>(i + 1) : 0;
+    }
+    return 0;
 }
 
 /* Whether trigger t is the extension's own statement guard of irp_batch_event (arg: the schema). */
