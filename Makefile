@@ -50,7 +50,7 @@ UPDATE_PIECES = extension/triggers.sql extension/api.sql extension/setup.sql
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
-REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path preflight request_id drop_guard upgrade adopt bulk_load
+REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path preflight request_id drop_guard upgrade adopt bulk_load progress
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out
