@@ -32,6 +32,7 @@ extern "C" {
 #include "event_details.hpp"
 #include "event_writer.hpp"
 #include "key_claim.hpp"
+#include "notifications.hpp"
 #include "pg_guard.hpp"
 #include "problem.hpp"
 #include "queries.hpp"
@@ -192,7 +193,8 @@ RowChange row_change(TupleTableSlot* o, TupleTableSlot* n, const BatchTable& t)
 }
 
 /* Writes the events of one INSERT, UPDATE or DELETE statement; false if they must be written with SQL. */
-bool write_events_directly(TriggerData* td, const BatchTable& t, EventTable* events, Datum actor)
+bool write_events_directly(TriggerData* td, const BatchTable& t, EventTable* events, Datum actor,
+                           const char* actor_name)
 {
     if (t.step_id == 0 || t.cancel_reason == 0)
         return false;
@@ -244,6 +246,7 @@ bool write_events_directly(TriggerData* td, const BatchTable& t, EventTable* eve
                 }
                 row.details = details.finish();
             }
+            notification_of(row, n, t, actor_name);
             MemoryContextSwitchTo(outer);
             write_event(events, row);
         }
@@ -257,7 +260,8 @@ bool write_events_directly(TriggerData* td, const BatchTable& t, EventTable* eve
     }
     while (TupleTableSlot* r = rows.next()) {
         const MemoryContext outer = MemoryContextSwitchTo(row_memory);
-        const EventRow row = is_insert ? creation_event(r, t, actor) : deletion_event(r, t, actor);
+        const EventRow row =
+            is_insert ? creation_event(r, t, actor, actor_name) : deletion_event(r, t, actor, actor_name);
         MemoryContextSwitchTo(outer);
         write_event(events, row);
     }
@@ -271,7 +275,7 @@ bool write_directly(TriggerData* td, const BatchTable& t, Oid events_relid, Datu
     EventTable* events = open_event_table(events_relid, t.nsp);
     if (events == nullptr)
         return false;
-    const bool written = write_events_directly(td, t, events, actor);
+    const bool written = write_events_directly(td, t, events, actor, TextDatumGetCString(actor));
     close_event_table(events);
     return written;
 }
@@ -340,9 +344,22 @@ Datum audit_statement(FunctionCallInfo fcinfo)
     });
     Datum args[] = {actor, Int32GetDatum(pending_cancel.batch_id), pending_cancel.details};
     const char nulls[] = {' ', ' ', pending_cancel.batch_id != 0 ? ' ' : 'n'};
+    std::uint64_t written = 0;
     {
         RunAs as_owner(owner);
-        spi_run(prepared(query, nsp), args, nulls, false, 0);
+        written = spi_run(prepared(query, nsp), args, nulls, false, 0);
+    }
+    /* One notification per event written (notifications.hpp). */
+    for (std::uint64_t i = 0; notify_enabled && i < written; ++i) {
+        bool isnull = false;
+        const std::int64_t event_id = DatumGetInt64(spi_value(i, 1, &isnull));
+        const std::int32_t batch_id = DatumGetInt32(spi_value(i, 2, &isnull));
+        const Datum configuration_id = spi_value(i, 5, &isnull);
+        const char* status = spi_text(i, 4);
+        const char* batch_type = spi_text(i, 6);
+        notify_batch_event(event_id, batch_id, spi_text(i, 3), *status != '\0' ? status : nullptr,
+                           isnull ? 0 : DatumGetInt32(configuration_id), *batch_type != '\0' ? batch_type : nullptr,
+                           spi_text(i, 7));
     }
     spi_finish();
     return PointerGetDatum(nullptr);

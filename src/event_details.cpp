@@ -13,6 +13,7 @@ extern "C" {
 
 #include "audit_events.hpp"
 #include "enum_labels.hpp"
+#include "notifications.hpp"
 
 namespace irp {
 
@@ -95,7 +96,22 @@ void Details::put(const char* key, JsonbValue& value)
     pushJsonbValue(&state_, WJB_VALUE, &value);
 }
 
-EventRow creation_event(TupleTableSlot* slot, const BatchTable& t, Datum actor)
+void notification_of(EventRow& row, TupleTableSlot* slot, const BatchTable& t, const char* actor_name)
+{
+    row.notify = notify_enabled;
+    if (!row.notify)
+        return;
+    bool isnull = false;
+    const Datum status = slot_getattr(slot, t.status, &isnull);
+    row.status = isnull ? nullptr : pstrdup(enum_label(status).text);
+    const Datum configuration_id = slot_getattr(slot, t.configuration_id, &isnull);
+    row.configuration_id = isnull ? 0 : DatumGetInt32(configuration_id);
+    const Datum batch_type = slot_getattr(slot, t.batch_type, &isnull);
+    row.batch_type = isnull ? nullptr : TextDatumGetCString(batch_type);
+    row.actor_name = actor_name;
+}
+
+EventRow creation_event(TupleTableSlot* slot, const BatchTable& t, Datum actor, const char* actor_name)
 {
     EventRow row{};
     bool isnull = false;
@@ -112,10 +128,11 @@ EventRow creation_event(TupleTableSlot* slot, const BatchTable& t, Datum actor)
     details.integer("duplicate_of", slot, t.duplicate_of);
     details.uuid("request_id", slot, t.request_id);
     row.details = details.finish();
+    notification_of(row, slot, t, actor_name);
     return row;
 }
 
-EventRow deletion_event(TupleTableSlot* slot, const BatchTable& t, Datum actor)
+EventRow deletion_event(TupleTableSlot* slot, const BatchTable& t, Datum actor, const char* actor_name)
 {
     EventRow row{};
     bool isnull = false;
@@ -128,6 +145,7 @@ EventRow deletion_event(TupleTableSlot* slot, const BatchTable& t, Datum actor)
     details.label("status", slot, t.status);
     details.integer("duplicate_of", slot, t.duplicate_of);
     row.details = details.finish();
+    notification_of(row, slot, t, actor_name);
     return row;
 }
 

@@ -39,9 +39,12 @@ private:
 };
 
 /* The CREATED or DUPLICATE_CREATED event of the irp_batch row in slot, by actor. Call through pg(). */
-EventRow creation_event(TupleTableSlot* slot, const BatchTable& t, Datum actor);
+EventRow creation_event(TupleTableSlot* slot, const BatchTable& t, Datum actor, const char* actor_name);
 
 /* The DELETED event of the irp_batch row in slot, by actor. Call through pg(). */
-EventRow deletion_event(TupleTableSlot* slot, const BatchTable& t, Datum actor);
+EventRow deletion_event(TupleTableSlot* slot, const BatchTable& t, Datum actor, const char* actor_name);
+
+/* Fills row's notification fields from the irp_batch row in slot, if irp_batch.notify is on. Call through pg(). */
+void notification_of(EventRow& row, TupleTableSlot* slot, const BatchTable& t, const char* actor_name);
 
 }  // namespace irp

@@ -16,6 +16,7 @@ extern "C" {
 #include "utils/rel.h"
 }
 
+#include "notifications.hpp"
 #include "row_insert.hpp"
 
 namespace irp {
@@ -98,11 +99,14 @@ std::int64_t write_event(EventTable* table, const EventRow& row)
         set(table->details, row.details);
     MemoryContextSwitchTo(outer);
     TupleTableSlot* stored = insert_row(table->target, table->supplied);
-    if (table->id == 0)
-        return 0;
-    bool isnull = false;
-    const Datum id = slot_getattr(stored, table->id, &isnull);
-    return isnull ? 0 : DatumGetInt64(id);
+    bool isnull = true;
+    const Datum id = table->id != 0 ? slot_getattr(stored, table->id, &isnull) : 0;
+    const std::int64_t event_id = isnull ? 0 : DatumGetInt64(id);
+    if (row.notify)
+        notify_batch_event(event_id, row.batch_id, row.event, row.status, row.configuration_id, row.batch_type,
+                           row.actor_name);
+    end_row(table->target);
+    return event_id;
 }
 
 void close_event_table(EventTable* table)

@@ -37,6 +37,12 @@ struct EventRow {
     Datum reason; /* text; 0 for NULL */
     Datum actor;  /* text */
     Datum details; /* jsonb; 0 for NULL */
+    /* The irp_batch_events notification (notifications.hpp), sent if notify is set: */
+    bool notify;
+    const char* status;           /* the batch's status after the event (DELETED: the row's); nullptr: null */
+    std::int32_t configuration_id; /* 0: null */
+    const char* batch_type;       /* nullptr: null */
+    const char* actor_name;
 };
 
 /*
@@ -49,7 +55,8 @@ EventTable* open_event_table(Oid relid, Oid nsp);
 /* The memory context of the row being built: reset after each write_event(). */
 MemoryContext event_row_context(EventTable* table);
 
-/* Writes one audit row and returns its id (0 if the table's id is not a bigint). Call through pg(). */
+/* Writes one audit row, queues its notification if row.notify, and returns its id (0 if the
+ * table's id is not a bigint). Frees what was built in event_row_context(). Call through pg(). */
 std::int64_t write_event(EventTable* table, const EventRow& row);
 
 /* Closes the table, keeping its lock to the end of the transaction. Call through pg(). */

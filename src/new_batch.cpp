@@ -147,7 +147,8 @@ struct NewBatch {
 
 /* Inserts the batch row into d.rel (the guard fires) and builds its creation event, in the caller's
  * memory. Returns the batch's id. Call through pg(). */
-std::int32_t insert_batch_row(const DirectBatch& d, const NewBatch& b, Datum actor, EventRow* event)
+std::int32_t insert_batch_row(const DirectBatch& d, const NewBatch& b, Datum actor, const char* actor_name,
+                              EventRow* event)
 {
     const BatchTable& t = d.columns;
     RowTarget* target = open_row_target(d.rel);
@@ -171,7 +172,8 @@ std::int32_t insert_batch_row(const DirectBatch& d, const NewBatch& b, Datum act
     bool isnull = false;
     const std::int32_t id = DatumGetInt32(slot_getattr(stored, t.id, &isnull));
     if (d.audited)
-        *event = creation_event(stored, t, actor);
+        *event = creation_event(stored, t, actor, actor_name);
+    end_row(target);
     close_row_target(target);
     return id;
 }
@@ -199,9 +201,10 @@ std::int32_t insert_batch_directly(Oid nsp, const NewBatch& b)
             return 0;
         }
     }
-    const Datum actor = pg([] { return CStringGetTextDatum(GetUserNameFromId(GetUserId(), false)); });
+    const char* actor_name = pg([] { return GetUserNameFromId(GetUserId(), false); });
+    const Datum actor = pg([actor_name] { return CStringGetTextDatum(actor_name); });
     EventRow event{};
-    const std::int32_t id = pg([&] { return insert_batch_row(d, b, actor, &event); });
+    const std::int32_t id = pg([&] { return insert_batch_row(d, b, actor, actor_name, &event); });
     /* The row is in the indexes: its key's claim can go, as at the end of an INSERT. */
     release_claim();
     if (d.audited) {

@@ -241,11 +241,15 @@ TupleTableSlot* insert_row(RowTarget* target, const bool* supplied)
     }
     ExecStoreVirtualTuple(slot);
     ExecSimpleRelationInsert(target->info, estate, slot);
-    /* The stored row is materialized in the slot's own memory: the row's may go. */
+    /* The stored row is materialized in the slot's own memory: the row's may go (end_row()). */
     ExecMaterializeSlot(slot);
     MemoryContextSwitchTo(outer);
-    ResetPerTupleExprContext(estate);
     return slot;
+}
+
+void end_row(RowTarget* target)
+{
+    ResetPerTupleExprContext(target->estate);
 }
 
 void close_row_target(RowTarget* target)

@@ -49,7 +49,7 @@ bool trigger_fires(const Trigger& trigger);
 /* Opens rel (opened and locked by the caller) for inserts; call through pg(). */
 RowTarget* open_row_target(Relation rel);
 
-/* The memory context to build the row's values in: reset when insert_row() has stored it. */
+/* The memory context to build the row's values in: reset by end_row(). */
 MemoryContext row_context(RowTarget* target);
 
 /* Starts the next row: a slot with every column NULL; set the caller's columns in its
@@ -62,6 +62,9 @@ TupleTableSlot* begin_row(RowTarget* target);
  * slot (the stored row), valid until the next begin_row(). Call through pg().
  */
 TupleTableSlot* insert_row(RowTarget* target, const bool* supplied);
+
+/* Ends the row: frees what was built in row_context(). */
+void end_row(RowTarget* target);
 
 /* Ends the row inserts (fires the queued AFTER row triggers) and closes the indexes; call through pg(). */
 void close_row_target(RowTarget* target);
