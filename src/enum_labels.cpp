@@ -20,6 +20,7 @@ namespace {
 struct Entry {
     Oid oid = InvalidOid;
     BatchStatus status = BatchStatus::Other;
+    float4 order = 0;
     char label[NAMEDATALEN] = {};
 };
 
@@ -52,6 +53,7 @@ const Entry& entry(Datum value)
     fresh.oid = oid;
     std::memcpy(fresh.label, NameStr(reinterpret_cast<Form_pg_enum>(GETSTRUCT(tuple))->enumlabel), NAMEDATALEN);
     fresh.label[NAMEDATALEN - 1] = 0;
+    fresh.order = reinterpret_cast<Form_pg_enum>(GETSTRUCT(tuple))->enumsortorder;
     ReleaseSysCache(tuple);
     fresh.status = parse_batch_status(fresh.label);
     if (used == capacity)
@@ -67,6 +69,11 @@ EnumLabel enum_label(Datum value)
     EnumLabel out;
     std::memcpy(out.text, entry(value).label, NAMEDATALEN);
     return out;
+}
+
+float4 enum_sort_order(Datum value)
+{
+    return entry(value).order;
 }
 
 BatchStatus batch_status_of(Datum value)

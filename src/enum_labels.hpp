@@ -26,6 +26,9 @@ struct EnumLabel {
 /* The label of value (an enum Datum). Call through pg(). */
 EnumLabel enum_label(Datum value);
 
+/* The position of value in its enum's order (pg_enum.enumsortorder). Call through pg(). */
+float4 enum_sort_order(Datum value);
+
 /* The BatchStatus of a batch_status_enum Datum. Call through pg(). */
 BatchStatus batch_status_of(Datum value);
 

@@ -3,19 +3,36 @@
  * irp_job that send one irp_job_progress notification per batch whose jobs
  * the statement changed (a job inserted or deleted, or its status or
  * batch_id updated), with the batch's job counts by status after the
- * statement. One query per statement reads the counts of all those batches.
+ * statement. The counts are read through idx_job_batch_id, batch by batch,
+ * with a snapshot taken after the statement; where that cannot be done (an
+ * UPDATE that changed ids, the index missing or being built) one query per
+ * statement reads the counts of all those batches.
  */
 extern "C" {
 #include "postgres.h"
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/stratnum.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
 }
 
+#include <algorithm>
 #include <cstring>
 
 #include "batch_rules.hpp"
+#include "enum_labels.hpp"
 #include "notifications.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
@@ -24,6 +41,166 @@ extern "C" {
 namespace irp {
 
 namespace {
+
+/* ---- Counting without SQL ---- */
+
+/* A transition table read from its start, with a read pointer of its own. */
+class Rows {
+public:
+    Rows(Tuplestorestate* rows, TupleDesc desc)
+        : rows_(rows), slot_(MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple)),
+          pointer_(tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND))
+    {
+        tuplestore_select_read_pointer(rows_, pointer_);
+        tuplestore_rescan(rows_);
+    }
+    /* The next row (the slot), or nullptr at the end. */
+    TupleTableSlot* next()
+    {
+        tuplestore_select_read_pointer(rows_, pointer_);
+        return tuplestore_gettupleslot(rows_, true, false, slot_) ? slot_ : nullptr;
+    }
+    void close() { ExecDropSingleTupleTableSlot(slot_); }
+
+private:
+    Tuplestorestate* rows_;
+    TupleTableSlot* slot_;
+    int pointer_;
+};
+
+/* The columns of irp_job the counts read. */
+struct JobColumns {
+    AttrNumber id, batch_id, status;
+};
+
+/* Adds the batch_id of row, if not NULL. */
+void add_batch(Vector<std::int32_t>& batches, TupleTableSlot* row, AttrNumber batch_id)
+{
+    bool isnull = false;
+    const Datum b = slot_getattr(row, batch_id, &isnull);
+    if (!isnull)
+        batches.push_back(DatumGetInt32(b));
+}
+
+/*
+ * The batches whose jobs the statement changed, as the SQL's JobCounts*
+ * find them, into batches (sorted, each once). False when an UPDATE's old
+ * and new rows do not pair up by id, in order (an UPDATE that changed ids):
+ * then the SQL decides. Call through pg().
+ */
+bool affected_batches(TriggerData* td, const JobColumns& c, Vector<std::int32_t>& batches)
+{
+    const TupleDesc desc = RelationGetDescr(td->tg_relation);
+    bool paired = true;
+    if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) {
+        Rows old_rows(td->tg_oldtable, desc), new_rows(td->tg_newtable, desc);
+        for (;;) {
+            TupleTableSlot* o = old_rows.next();
+            TupleTableSlot* n = new_rows.next();
+            if (o == nullptr || n == nullptr) {
+                paired = o == n;
+                break;
+            }
+            bool old_null = false, new_null = false;
+            const Datum old_id = slot_getattr(o, c.id, &old_null);
+            const Datum new_id = slot_getattr(n, c.id, &new_null);
+            if (old_null || new_null || DatumGetInt32(old_id) != DatumGetInt32(new_id)) {
+                paired = false;
+                break;
+            }
+            const Datum old_status = slot_getattr(o, c.status, &old_null);
+            const Datum new_status = slot_getattr(n, c.status, &new_null);
+            const bool status_changed = old_null != new_null || (!old_null && old_status != new_status);
+            const Datum old_batch = slot_getattr(o, c.batch_id, &old_null);
+            const Datum new_batch = slot_getattr(n, c.batch_id, &new_null);
+            const bool batch_changed = old_null || new_null || DatumGetInt32(old_batch) != DatumGetInt32(new_batch);
+            if (status_changed || batch_changed) {
+                add_batch(batches, o, c.batch_id);
+                add_batch(batches, n, c.batch_id);
+            }
+        }
+        old_rows.close();
+        new_rows.close();
+    } else {
+        Rows rows(TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_newtable : td->tg_oldtable, desc);
+        while (TupleTableSlot* r = rows.next())
+            add_batch(batches, r, c.batch_id);
+        rows.close();
+    }
+    std::sort(batches.begin(), batches.end());
+    batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
+    return paired;
+}
+
+/* One status's count in a batch. */
+struct Tally {
+    Oid status;
+    float4 order;
+    std::int64_t n;
+};
+
+/*
+ * Sends the progress message of each batch, its jobs counted through
+ * idx_job_batch_id with a snapshot taken now, after this statement's
+ * changes (as the SQL, run through SPI, sees them). False if that index
+ * cannot be read (missing, or being built): then the SQL counts. Call
+ * through pg(), as irp_job's owner.
+ */
+bool count_directly(Relation jobs, Oid nsp, const JobColumns& c, const Vector<std::int32_t>& batches)
+{
+    const Oid index_oid = get_relname_relid("idx_job_batch_id", nsp);
+    if (!OidIsValid(index_oid))
+        return false;
+    Relation index = try_relation_open(index_oid, AccessShareLock);
+    if (index == nullptr)
+        return false;
+    const Form_pg_index form = index->rd_index;
+    if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != BTREE_AM_OID || !form->indislive ||
+        !form->indisready || !form->indisvalid || form->indrelid != RelationGetRelid(jobs) ||
+        form->indkey.values[0] != c.batch_id) {
+        relation_close(index, AccessShareLock);
+        return false;
+    }
+    CommandCounterIncrement();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    const Snapshot snapshot = GetActiveSnapshot();
+    TupleTableSlot* slot = table_slot_create(jobs, nullptr);
+    Vector<Tally> tallies;
+    Vector<StatusCount> counts;
+    for (const std::int32_t batch : batches) {
+        tallies.clear();
+        ScanKeyData key;
+        ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_INT4EQ,
+                               Int32GetDatum(batch));
+        IndexScanDesc scan = index_beginscan(jobs, index, snapshot, 1, 0);
+        index_rescan(scan, &key, 1, nullptr, 0);
+        std::int64_t total = 0;
+        while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+            ++total;
+            bool isnull = false;
+            const Datum status = slot_getattr(slot, c.status, &isnull);
+            if (isnull)
+                continue; /* counted in the total, as the SQL's NULL group is */
+            const Oid oid = DatumGetObjectId(status);
+            auto it = std::find_if(tallies.begin(), tallies.end(), [oid](const Tally& t) { return t.status == oid; });
+            if (it != tallies.end())
+                ++it->n;
+            else
+                tallies.push_back(Tally{oid, enum_sort_order(status), 1});
+        }
+        index_endscan(scan);
+        /* In enum order, as ORDER BY status gives them. */
+        std::sort(tallies.begin(), tallies.end(), [](const Tally& a, const Tally& b) { return a.order < b.order; });
+        counts.clear();
+        for (const Tally& t : tallies)
+            counts.push_back(StatusCount{pstrdup(enum_label(ObjectIdGetDatum(t.status)).text), t.n});
+        notify_job_progress(batch, total, counts.data(), counts.size());
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    PopActiveSnapshot();
+    index_close(index, NoLock);
+    return true;
+}
 
 /* The trigger's body. */
 Datum job_progress(FunctionCallInfo fcinfo)
@@ -60,6 +237,22 @@ Datum job_progress(FunctionCallInfo fcinfo)
 
     /* Counted as the owner of irp_job: a role that may only insert jobs still notifies. */
     const Oid owner = pg([relid] { return relation_owner(relid); });
+    /* Without SQL when the transition tables pair up and idx_job_batch_id can be read. */
+    {
+        RunAs as_owner(owner);
+        Relation jobs = td->tg_relation;
+        if (pg([&] {
+                const JobColumns c{get_attnum(relid, "id"), get_attnum(relid, "batch_id"),
+                                   get_attnum(relid, "status")};
+                if (c.id <= 0 || c.batch_id <= 0 || c.status <= 0)
+                    return false;
+                Vector<std::int32_t> batches;
+                if (!affected_batches(td, c, batches))
+                    return false;
+                return batches.empty() || count_directly(jobs, nsp, c, batches);
+            }))
+            return PointerGetDatum(nullptr);
+    }
     spi_connect();
     pg([td] {
         if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)

@@ -170,10 +170,29 @@ bool plain_insert_target(Relation rel, OwnTrigger own_trigger, void* arg)
 
 RowTarget* open_row_target(Relation rel)
 {
-    const PlannedTable& plan = planned(rel);
-    /* The executor state of one INSERT into rel, as the apply worker makes it. */
     EState* estate = CreateExecutorState();
     const MemoryContext outer = MemoryContextSwitchTo(estate->es_query_cxt);
+    auto* target = static_cast<RowTarget*>(palloc(sizeof(RowTarget)));
+    /*
+     * First, copies of the planned defaults and checks, before anything that
+     * can take a lock: taking one accepts invalidation messages, which may
+     * make the cache forget the entry (a REINDEX CONCURRENTLY elsewhere
+     * does), and the entry must not be read after that.
+     */
+    const PlannedTable& plan = planned(rel);
+    const int nchecks = plan.nchecks;
+    Expr** checks = static_cast<Expr**>(palloc(sizeof(Expr*) * (nchecks + 1)));
+    for (int i = 0; i < nchecks; ++i)
+        checks[i] = static_cast<Expr*>(copyObjectImpl(plan.checks[i]));
+    target->ndefaults = plan.ndefaults;
+    target->default_columns = static_cast<AttrNumber*>(palloc(sizeof(AttrNumber) * (plan.ndefaults + 1)));
+    Expr** defaults = static_cast<Expr**>(palloc(sizeof(Expr*) * (plan.ndefaults + 1)));
+    for (int i = 0; i < plan.ndefaults; ++i) {
+        target->default_columns[i] = plan.default_columns[i];
+        defaults[i] = static_cast<Expr*>(copyObjectImpl(plan.defaults[i]));
+    }
+
+    /* The executor state of one INSERT into rel, as the apply worker makes it. */
     RangeTblEntry* rte = makeNode(RangeTblEntry);
     rte->rtekind = RTE_RELATION;
     rte->relid = RelationGetRelid(rel);
@@ -187,25 +206,19 @@ RowTarget* open_row_target(Relation rel)
     estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, info);
     estate->es_output_cid = GetCurrentCommandId(true);
     ExecOpenIndices(info, false);
-    /* The checks, ready before ExecConstraints would plan them again from
-     * their text. Copies: the cache may forget its entry meanwhile. */
-    if (plan.nchecks > 0 && plan.nchecks == rel->rd_att->constr->num_check) {
-        info->ri_ConstraintExprs = static_cast<ExprState**>(palloc(sizeof(ExprState*) * plan.nchecks));
-        for (int i = 0; i < plan.nchecks; ++i)
-            info->ri_ConstraintExprs[i] = ExecInitExpr(static_cast<Expr*>(copyObjectImpl(plan.checks[i])), nullptr);
+    /* The checks, ready before ExecConstraints would plan them again from their text. */
+    if (nchecks > 0 && rel->rd_att->constr != nullptr && nchecks == rel->rd_att->constr->num_check) {
+        info->ri_ConstraintExprs = static_cast<ExprState**>(palloc(sizeof(ExprState*) * nchecks));
+        for (int i = 0; i < nchecks; ++i)
+            info->ri_ConstraintExprs[i] = ExecInitExpr(checks[i], nullptr);
     }
-    auto* target = static_cast<RowTarget*>(palloc(sizeof(RowTarget)));
     target->rel = rel;
     target->estate = estate;
     target->info = info;
     target->slot = table_slot_create(rel, &estate->es_tupleTable);
-    target->ndefaults = plan.ndefaults;
-    target->default_columns = static_cast<AttrNumber*>(palloc(sizeof(AttrNumber) * (plan.ndefaults + 1)));
-    target->defaults = static_cast<ExprState**>(palloc(sizeof(ExprState*) * (plan.ndefaults + 1)));
-    for (int i = 0; i < plan.ndefaults; ++i) {
-        target->default_columns[i] = plan.default_columns[i];
-        target->defaults[i] = ExecInitExpr(static_cast<Expr*>(copyObjectImpl(plan.defaults[i])), nullptr);
-    }
+    target->defaults = static_cast<ExprState**>(palloc(sizeof(ExprState*) * (target->ndefaults + 1)));
+    for (int i = 0; i < target->ndefaults; ++i)
+        target->defaults[i] = ExecInitExpr(defaults[i], nullptr);
     MemoryContextSwitchTo(outer);
     /* AFTER row triggers (foreign key checks) are queued for this level and fired at close. */
     AfterTriggerBeginQuery();
