@@ -107,6 +107,7 @@ __all__ = [
     "create_batch",
     "ensure_batch",
     "get_active_batches_for_config",
+    "get_batches_for_config",
     "plot_history",
     "preflight",
     "wait_for_batches",
@@ -613,5 +614,6 @@ def cancel_batch(batch_id: int, reason: str = "Cancelled by user", *, schema: Op
 
 # Live status (LISTEN/NOTIFY, tqdm) and the history plot (matplotlib): their
 # optional dependencies are imported when used, not here.
-from ._live import BatchEvent, BatchWatch, batch_progress, wait_for_batches, watch  # noqa: E402
+from ._live import (BatchEvent, BatchWatch, batch_progress, get_batches_for_config,  # noqa: E402
+                    wait_for_batches, watch)
 from ._history import plot_history  # noqa: E402

@@ -10,6 +10,7 @@ shows it as a PNG (the last expression of a cell, or ``display(fig)``), and
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -151,6 +152,25 @@ def _timelines(configuration_id: int, events: List[Dict[str, Any]], batches: Dic
                   key=lambda line: (line.first or now, line.batch_id))
 
 
+_FIGURE_CLASS: Any = None
+
+
+def _figure_class(figure: Any) -> Any:
+    """A matplotlib Figure that Jupyter shows as a PNG by itself (``_repr_png_``), with no pyplot or %matplotlib."""
+    global _FIGURE_CLASS
+    if _FIGURE_CLASS is None:
+        class HistoryFigure(figure):  # type: ignore[misc, valid-type]
+            """The Figure of plot_history(): a plain matplotlib Figure that IPython displays as a PNG."""
+
+            def _repr_png_(self) -> bytes:
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png", dpi=100)
+                return buffer.getvalue()
+
+        _FIGURE_CLASS = HistoryFigure
+    return _FIGURE_CLASS
+
+
 def plot_history(configuration_id: int, *, ax: Any = None, title: Optional[str] = None,
                  schema: Optional[str] = None, conn: Optional[psycopg.Connection] = None) -> Any:
     """Draws the life of each of the configuration's batches; returns the matplotlib ``Figure``.
@@ -163,7 +183,8 @@ def plot_history(configuration_id: int, *, ax: Any = None, title: Optional[str] 
     (who, and the reason), deletions (who) and key changes. Time runs along
     the x axis in the session's time zone. ``ax`` draws into an Axes of
     yours; otherwise a new Figure is made (Agg canvas, no pyplot: nothing is
-    shown until you display or save it). Needs matplotlib (python3-matplotlib).
+    shown until you display or save it; as a cell's last expression, or with
+    ``display(fig)``, Jupyter shows it as a PNG). Needs matplotlib (python3-matplotlib).
     """
     configuration_id_ = _integer("configuration_id", configuration_id)
     if configuration_id_ is None:
@@ -184,7 +205,7 @@ def plot_history(configuration_id: int, *, ax: Any = None, title: Optional[str] 
     lines = _timelines(configuration_id_, events, batches, now)
 
     if ax is None:
-        fig = Figure(figsize=(11, 1.6 + 0.55 * max(len(lines), 1)), layout="constrained")
+        fig = _figure_class(Figure)(figsize=(11, 1.6 + 0.55 * max(len(lines), 1)), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
     else:

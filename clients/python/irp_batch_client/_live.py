@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 import selectors
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import psycopg
 from psycopg import sql
@@ -344,6 +345,55 @@ def batch_progress(batch_ids: Iterable[int], *, schema: Optional[str] = None,
     return [rows[i] for i in ids]
 
 
+def _bar_class() -> Tuple[Any, Dict[str, Any]]:
+    """tqdm.auto's choice (widgets in a Jupyter kernel, text elsewhere), and the options for it.
+
+    Widgets need ipywidgets 7 or later: Debian 12's python3-ipywidgets is
+    6.0.0, whose widget messages nbclient 0.7 (nbconvert --execute) rejects
+    (KeyError: 'state') and current Jupyter front-ends do not draw. With an
+    older one, a kernel gets tqdm's text bars on stdout instead.
+    """
+    try:
+        from tqdm.auto import tqdm
+        from tqdm.std import tqdm as text_tqdm
+    except ImportError as e:
+        raise ImportError("wait_for_batches(progress=True) needs tqdm: apt install python3-tqdm "
+                          "(python3-ipywidgets for bars as widgets in notebooks), or "
+                          "pip install 'irp-batch-client[notebook]'; progress=False shows none") from e
+    notebook = sys.modules.get("tqdm.notebook")
+    if notebook is None or not issubclass(tqdm, notebook.tqdm):
+        return tqdm, {"dynamic_ncols": True}
+    import ipywidgets                   # tqdm.auto chose widgets: it is there
+    try:
+        major = int(str(ipywidgets.__version__).split(".")[0])
+    except ValueError:
+        major = 0
+    if major >= 7:
+        return tqdm, {}
+    return text_tqdm, {"file": sys.stdout, "ncols": 100}
+
+
+def get_batches_for_config(configuration_id: int, *, schema: Optional[str] = None,
+                           conn: Optional[psycopg.Connection] = None) -> List[Dict[str, Any]]:
+    """Every batch of a configuration, whatever its status, oldest first, with its progress.
+
+    Dicts with the keys of ``batch_progress()`` and ``duplicate_of``,
+    ``created_ts``, ``created_by``.
+    """
+    config = _integer("configuration_id", configuration_id)
+    with _transaction(conn) as c:
+        query = sql.SQL("SELECT b.id FROM {} b WHERE b.configuration_id = %s ORDER BY b.created_ts, b.id").format(
+            _function(c, "irp_batch", schema))
+        ids = [r[0] for r in c.execute(query, (config,), prepare=False)]
+        rows = _progress_rows(c, ids, schema) if ids else {}
+        query = sql.SQL("SELECT id, duplicate_of, created_ts, created_by FROM {} WHERE id = ANY(%s)").format(
+            _function(c, "irp_batch", schema))
+        for batch_id, duplicate_of, created_ts, created_by in c.execute(query, (ids,), prepare=False):
+            if batch_id in rows:
+                rows[batch_id].update(duplicate_of=duplicate_of, created_ts=created_ts, created_by=created_by)
+    return [rows[i] for i in ids if i in rows]
+
+
 class _Bars:
     """One tqdm bar per batch (tqdm.auto: widgets in a notebook, text elsewhere), or none."""
 
@@ -351,16 +401,11 @@ class _Bars:
         self._bars: Dict[int, Any] = {}
         if not show:
             return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError as e:
-            raise ImportError("wait_for_batches(progress=True) needs tqdm: apt install python3-tqdm "
-                              "(python3-ipywidgets for bars as widgets in notebooks), or "
-                              "pip install 'irp-batch-client[notebook]'; progress=False shows none") from e
+        tqdm, options = _bar_class()
         for position, row in enumerate(rows):
             label = f"batch {row['batch_id']}" + (f" {row['batch_type']}" if row.get("batch_type") else "")
             self._bars[row["batch_id"]] = tqdm(total=row["total_jobs"], desc=label, unit="job",
-                                               position=position, leave=True, dynamic_ncols=True)
+                                               position=position, leave=True, **options)
             self.update(row["batch_id"], row["status"], row["total_jobs"], row["finished_jobs"])
 
     def update(self, batch_id: int, status: str, total: int, finished: int) -> None:

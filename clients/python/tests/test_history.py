@@ -98,6 +98,8 @@ def test_one_timeline_per_batch_coloured_by_status_with_its_events(db, database,
     first = min(p.get_x() for p in ax.patches if round(p.get_y() + p.get_height() / 2) == 0)
     assert first == pytest.approx(matplotlib.dates.date2num(created))
 
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"     # what Jupyter shows, with no pyplot
+
     png = tmp_path / "history.png"
     fig.savefig(png, dpi=80)
     data = png.read_bytes()

@@ -278,6 +278,23 @@ def test_batch_progress_counts_jobs_by_status(db, config_id, step_id):
     assert info.value.batch_id == 2**31 - 1
 
 
+def test_get_batches_for_config_lists_every_batch_with_its_progress(db, config_id, step_id):
+    first = irp.create_batch("EDM_CREATION", config_id, step_id, jobs=[{"n": 1}, {"n": 2}])
+    db.execute("UPDATE irp_batch SET status = 'COMPLETED' WHERE id = %s", (first,))
+    db.execute("UPDATE irp_job SET status = 'FINISHED' WHERE batch_id = %s", (first,))
+    second = irp.create_batch("EDM_CREATION", config_id, step_id, jobs=[{"n": 1}])
+    duplicate = irp.create_batch("EDM_CREATION", config_id, step_id, allow_duplicate=True)
+    irp.create_batch("EDM_CREATION", config_id + 100000, step_id)
+    rows = irp.get_batches_for_config(config_id)
+    assert [(r["batch_id"], r["status"], r["batch_type"], r["total_jobs"], r["finished_jobs"], r["duplicate_of"],
+             r["created_by"]) for r in rows] == [
+        (first, "COMPLETED", "EDM_CREATION", 2, 2, None, current_user(db)),
+        (second, "INITIATED", "EDM_CREATION", 1, 0, None, current_user(db)),
+        (duplicate, "INITIATED", "EDM_CREATION", 0, 0, second, current_user(db))]
+    assert all(r["created_ts"] is not None for r in rows)
+    assert irp.get_batches_for_config(config_id + 200000) == []
+
+
 # wait_for_batches()
 
 def test_wait_returns_the_final_statuses_when_all_are_terminal(database, config_id, step_id, capsys):
