@@ -27,14 +27,26 @@ OBJS = \
 	src/result_set.o \
 	src/preflight.o \
 	src/ensure_batch.o \
-	src/request_claim.o
-# Install scripts (extension/). Those of 1.0 to 1.2 are kept as released;
-# from 2.0 the scripts are assembled from pieces by concern.
+	src/request_claim.o \
+	src/status_queries.o \
+	src/payload.o \
+	src/notifications.o \
+	src/job_progress.o \
+	src/batch_progress.o \
+	src/status_text.o
+# Install scripts (extension/). Those of released versions (1.0 to 2.0) are
+# kept exactly as released: 2.0's two were assembled by make from the pieces
+# as they were at its release (their first line still says so) and are now
+# plain files. The newest version's scripts are assembled from the pieces.
 DATA = extension/irp_batch--1.0.sql extension/irp_batch--1.0--1.1.sql extension/irp_batch--1.1.sql \
-       extension/irp_batch--1.1--1.2.sql extension/irp_batch--1.2.sql
-DATA_built = extension/irp_batch--2.0.sql extension/irp_batch--1.2--2.0.sql
+       extension/irp_batch--1.1--1.2.sql extension/irp_batch--1.2.sql \
+       extension/irp_batch--2.0.sql extension/irp_batch--1.2--2.0.sql
+DATA_built = extension/irp_batch--2.1.sql extension/irp_batch--2.0--2.1.sql
 # The code: trigger functions, the SQL API, the drop warning, irp_batch_setup().
 CODE_PIECES = extension/triggers.sql extension/api.sql extension/drop_warning.sql extension/setup.sql
+# What an update from the previous version runs again: the code, but the
+# event trigger, which it has.
+UPDATE_PIECES = extension/triggers.sql extension/api.sql extension/setup.sql
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
@@ -82,12 +94,14 @@ all install installcheck:
 endif
 
 # A fresh install: the code, then the tables (unless in a restore).
-extension/irp_batch--2.0.sql: extension/header.sql $(CODE_PIECES) extension/install.sql
-	{ echo '-- irp_batch--2.0.sql: made by make from the pieces in extension/; edit those'; cat $^; } > $@
+extension/irp_batch--2.1.sql: extension/header.sql $(CODE_PIECES) extension/install.sql
+	{ echo '-- irp_batch--2.1.sql: made by make from the pieces in extension/; edit those'; cat $^; } > $@
 
-# From 1.2: what goes, the code, then the tables leave the extension.
-extension/irp_batch--1.2--2.0.sql: extension/header.sql extension/update--1.2--2.0.sql $(CODE_PIECES) extension/update--1.2--2.0-end.sql
-	{ echo '-- irp_batch--1.2--2.0.sql: made by make from the pieces in extension/; edit those'; cat $^; } > $@
+# From 2.0: the function whose result changed goes, the code again (every
+# function is CREATE OR REPLACE; the event trigger exists already), then the
+# tables get the new trigger.
+extension/irp_batch--2.0--2.1.sql: extension/header.sql extension/update--2.0--2.1.sql $(UPDATE_PIECES) extension/update--2.0--2.1-end.sql
+	{ echo '-- irp_batch--2.0--2.1.sql: made by make from the pieces in extension/; edit those'; cat $^; } > $@
 
 .PHONY: test demo deps stress bench
 deps:

@@ -42,11 +42,30 @@ CREATE OR REPLACE FUNCTION @extschema@.irp_batch_preflight(
     configuration_id integer,
     batch_types      text[])
 RETURNS TABLE (batch_type text, batch_id integer, status text,
-               created_ts timestamptz, created_by text, job_count bigint, duplicate_of integer)
+               created_ts timestamptz, created_by text, job_count bigint, duplicate_of integer,
+               last_change timestamptz, stale boolean, message text)
 LANGUAGE C STABLE PARALLEL UNSAFE ROWS 4
 AS 'MODULE_PATHNAME', 'irp_batch_preflight';
 COMMENT ON FUNCTION @extschema@.irp_batch_preflight(integer, text[]) IS
-    'For each batch type in the order given: its INITIATED/ACTIVE batches of the configuration, oldest first, or one row with a NULL batch_id';
+    'For each batch type in the order given: its INITIATED/ACTIVE batches of the configuration, oldest first, each with its last change, whether it is stale (irp_batch.stale_after) and a message saying what to do; or one row with a NULL batch_id';
+
+CREATE OR REPLACE FUNCTION @extschema@.irp_batch_progress(
+    batch_id integer[])
+RETURNS TABLE (batch_id integer, status text, total_jobs bigint, counts jsonb,
+               finished_fraction double precision, last_change timestamptz, stale boolean)
+LANGUAGE C STABLE PARALLEL UNSAFE ROWS 4
+AS 'MODULE_PATHNAME', 'irp_batch_progress';
+COMMENT ON FUNCTION @extschema@.irp_batch_progress(integer[]) IS
+    'For each given batch that exists, in the order given: its status, job count, job counts by status, the fraction of its jobs finished, its last change (batch, jobs or audit events) and whether it is stale (active and unchanged for irp_batch.stale_after)';
+
+CREATE OR REPLACE FUNCTION @extschema@.irp_stale_batches(
+    older_than interval DEFAULT '1 day')
+RETURNS TABLE (batch_id integer, configuration_id integer, batch_type text, status text,
+               last_change timestamptz, idle interval, total_jobs bigint)
+LANGUAGE C STABLE PARALLEL UNSAFE ROWS 4
+AS 'MODULE_PATHNAME', 'irp_stale_batches';
+COMMENT ON FUNCTION @extschema@.irp_stale_batches(interval) IS
+    'INITIATED/ACTIVE batches with no change to the batch, its jobs or its audit events for older_than (or no recorded time at all), oldest activity first';
 
 CREATE OR REPLACE FUNCTION @extschema@.irp_ensure_batch(
     batch_type       text,

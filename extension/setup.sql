@@ -444,6 +444,9 @@ BEGIN
          'AFTER DELETE ON %1$s.irp_batch REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %1$s.irp_batch_audit()', NULL),
         ('irp_batch_audit_truncate', 'irp_batch',
          'BEFORE TRUNCATE ON %1$s.irp_batch FOR EACH STATEMENT EXECUTE FUNCTION %1$s.irp_batch_audit()', NULL),
+        ('irp_job_progress_insert', 'irp_job', 'AFTER INSERT ON %1$s.irp_job REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %1$s.irp_job_progress()', NULL),
+        ('irp_job_progress_update', 'irp_job', 'AFTER UPDATE ON %1$s.irp_job REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %1$s.irp_job_progress()', NULL),
+        ('irp_job_progress_delete', 'irp_job', 'AFTER DELETE ON %1$s.irp_job REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %1$s.irp_job_progress()', NULL),
         ('irp_batch_event_guard', 'irp_batch_event',
          'BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON %1$s.irp_batch_event FOR EACH STATEMENT EXECUTE FUNCTION %1$s.irp_batch_event_guard()',
          'Only the audit triggers on irp_batch (running as this table''s owner) and the owner write the audit trail'))
@@ -489,5 +492,5 @@ BEGIN
 END
 $setup$;
 COMMENT ON FUNCTION @extschema@.irp_batch_setup() IS
-    'Creates the tables irp_batch, irp_job and irp_batch_event with their types, indexes, guard and audit triggers, or attaches to the existing ones (checked first; nothing changes on a problem); idempotent; CREATE EXTENSION calls it unless it runs in a restore of a dump';
+    'Creates the tables irp_batch, irp_job and irp_batch_event with their types, indexes, guard, audit and job-progress triggers, or attaches to the existing ones (checked first; nothing changes on a problem); idempotent; CREATE EXTENSION calls it unless it runs in a restore of a dump';
 REVOKE EXECUTE ON FUNCTION @extschema@.irp_batch_setup() FROM PUBLIC;

@@ -23,6 +23,7 @@ extern "C" {
 #include "batch_rules.hpp"
 #include "batch_table.hpp"
 #include "key_claim.hpp"
+#include "notifications.hpp" /* issue 16 */
 #include "pg_guard.hpp"
 #include "problem.hpp"
 #include "queries.hpp"
@@ -129,9 +130,22 @@ Datum audit_statement(FunctionCallInfo fcinfo)
     });
     Datum args[] = {actor, Int32GetDatum(pending_cancel.batch_id), pending_cancel.details};
     const char nulls[] = {' ', ' ', pending_cancel.batch_id != 0 ? ' ' : 'n'};
+    std::uint64_t events = 0;
     {
         RunAs as_owner(owner);
-        spi_run(prepared(query, nsp), args, nulls, false, 0);
+        events = spi_run(prepared(query, nsp), args, nulls, false, 0);
+    }
+    /* issue 16: one notification per event written (notifications.hpp). */
+    for (std::uint64_t i = 0; notify_enabled && i < events; ++i) {
+        bool isnull = false;
+        const std::int64_t event_id = DatumGetInt64(spi_value(i, 1, &isnull));
+        const std::int32_t batch_id = DatumGetInt32(spi_value(i, 2, &isnull));
+        const Datum configuration_id = spi_value(i, 5, &isnull);
+        const char* status = spi_text(i, 4);
+        const char* batch_type = spi_text(i, 6);
+        notify_batch_event(event_id, batch_id, spi_text(i, 3), *status != '\0' ? status : nullptr,
+                           isnull ? 0 : DatumGetInt32(configuration_id), *batch_type != '\0' ? batch_type : nullptr,
+                           spi_text(i, 7));
     }
     spi_finish();
     return PointerGetDatum(nullptr);

@@ -19,7 +19,15 @@
  *   ensure_batch.cpp: the SQL API
  *   new_batch.*       shared by create and ensure: jobs argument, INSERTs
  *   result_set.*      rows of the set-returning functions
+ *   payload.*         the NOTIFY payloads, bounded (plain C++)
+ *   notifications.*   queuing them: channels irp_batch_events, irp_job_progress
+ *   job_progress.cpp  statement triggers on irp_job: one progress message per batch
+ *   status_queries.*  the SQL of progress, staleness and job counts
+ *   status_text.*     their texts: idle times, preflight messages, errors (plain C++)
+ *   batch_progress.cpp  irp_batch_progress, irp_stale_batches
  */
+#include <climits>
+
 extern "C" {
 #include "postgres.h"
 #include "fmgr.h"
@@ -30,6 +38,8 @@ PG_MODULE_MAGIC;
 
 namespace irp {
 extern bool confirm_drop;
+extern bool notify_enabled; /* notifications.cpp */
+extern int stale_after_seconds; /* batch_progress.cpp */
 }
 
 extern "C" {
@@ -44,6 +54,18 @@ void _PG_init(void)
                              "In versions 1.1 and 1.2 DROP EXTENSION irp_batch deletes every batch, job and audit "
                              "event; without this setting it is refused while any exist. From 2.0 it deletes no row.",
                              &irp::confirm_drop, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    /* issue 16: live batch status (README, "Notifications" and "Progress and stale batches"). */
+    DefineCustomBoolVariable("irp_batch.notify",
+                             "Sends a NOTIFY on irp_batch_events for every audit event, and on irp_job_progress "
+                             "for every batch whose jobs a statement changes.",
+                             "Off: neither channel gets a message from this session's changes.",
+                             &irp::notify_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("irp_batch.stale_after",
+                            "How long an active batch may go without a change to it or its jobs before it is stale.",
+                            "Used by irp_batch_progress() and irp_batch_preflight(); a duration such as 1d, 26h "
+                            "or 90min (a number alone is seconds).",
+                            &irp::stale_after_seconds, 86400, 1, INT_MAX, PGC_USERSET, GUC_UNIT_S, nullptr,
+                            nullptr, nullptr);
     MarkGUCPrefixReserved("irp_batch");
 }
 

@@ -57,6 +57,13 @@ struct Statement {
     " WHERE b.configuration_id OPERATOR(pg_catalog.=) $1" condition                      \
     " AND b.status " ACTIVE_BATCH " ORDER BY b.created_ts DESC, b.id DESC"
 
+/* issue 16: what an event's notification says (notifications.hpp), from the
+ * new event's details: id, batch_id, event, status, configuration_id, batch_type, actor. */
+#define AUDIT_RETURNING                                                                        \
+    " RETURNING id, batch_id, event, details OPERATOR(pg_catalog.->>) 'status',"                \
+    " (details OPERATOR(pg_catalog.->>) 'configuration_id')::pg_catalog.int4,"                  \
+    " details OPERATOR(pg_catalog.->>) 'batch_type', actor"
+
 /* The CREATED and DUPLICATE_CREATED events of new_rows, with extra details pairs. */
 #define AUDIT_INSERT(extra)                                                                  \
     "INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"                \
@@ -66,7 +73,7 @@ struct Statement {
     "  pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("                           \
     "   'configuration_id', n.configuration_id, 'batch_type', n.batch_type,"                  \
     "   'step_id', n.step_id, 'status', n.status, 'duplicate_of', n.duplicate_of" extra "))"  \
-    " FROM new_rows n ORDER BY n.id"
+    " FROM new_rows n ORDER BY n.id" AUDIT_RETURNING
 
 /* The details of a DELETED event for the row alias r, plus extra pairs. */
 #define DELETED_DETAILS(r, extra)                                                              \
@@ -162,7 +169,8 @@ const Statement statements[] = {
     /* AuditInsert($1 actor): transition table new_rows */
     {AUDIT_INSERT(""), 1, {TEXTOID}},
     /* AuditUpdate($1 actor, $2 batch being cancelled by irp_cancel_batch or 0, $3 its details) */
-    {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, reason, actor, details)"
+    {"WITH e AS (" /* issue 16: the notification's columns (AUDIT_RETURNING) */
+     "INSERT INTO @extschema@.irp_batch_event (batch_id, event, reason, actor, details)"
      " SELECT n.id,"
      "  CASE WHEN f.by_cancel THEN 'CANCELLED'"
      "       WHEN f.status_changed THEN 'STATUS_CHANGED'"
@@ -188,17 +196,20 @@ const Statement statements[] = {
      "   (n.id OPERATOR(pg_catalog.=) $2"
      "    AND n.status OPERATOR(pg_catalog.=) 'CANCELLED'::@extschema@.batch_status_enum) AS by_cancel) f"
      " WHERE f.status_changed OR f.key_changed OR f.duplicate_of_changed"
-     " ORDER BY n.id",
+     " ORDER BY n.id RETURNING id, batch_id, event, actor)"
+     " SELECT e.id, e.batch_id, e.event, n.status::pg_catalog.text, n.configuration_id,"
+     " n.batch_type::pg_catalog.text, e.actor"
+     " FROM e JOIN new_rows n ON n.id OPERATOR(pg_catalog.=) e.batch_id ORDER BY e.id",
      3, {TEXTOID, INT4OID, JSONBOID}},
     /* AuditDelete($1 actor): transition table old_rows */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
      " SELECT o.id, 'DELETED', $1, " DELETED_DETAILS("o", "")
-     " FROM old_rows o ORDER BY o.id",
+     " FROM old_rows o ORDER BY o.id" AUDIT_RETURNING,
      1, {TEXTOID}},
     /* AuditTruncate($1 actor): every row, before TRUNCATE removes them */
     {"INSERT INTO @extschema@.irp_batch_event (batch_id, event, actor, details)"
      " SELECT b.id, 'DELETED', $1, " DELETED_DETAILS("b", ", 'truncated', true")
-     " FROM @extschema@.irp_batch b ORDER BY b.id",
+     " FROM @extschema@.irp_batch b ORDER BY b.id" AUDIT_RETURNING,
      1, {TEXTOID}},
     /* LockDuplicateTarget($1 id): its key cannot change before this transaction ends */
     {"SELECT configuration_id, batch_type::pg_catalog.text, status::pg_catalog.text FROM @extschema@.irp_batch"
@@ -235,6 +246,8 @@ char plans_schema[NAMEDATALEN * 2 + 3];
 bool schema_checked = false;
 bool callback_registered = false;
 SPIPlanPtr plans[static_cast<int>(Query::Count_)];
+/* issue 16: bumped whenever the plans are forgotten, so that PlanSlots follow. */
+std::uint64_t plans_generation = 1;
 
 /* Syscache callback: some schema changed. */
 void schema_changed(Datum, int, uint32) { schema_checked = false; }
@@ -278,6 +291,7 @@ void forget_plans_unless(Oid nsp)
      * backend's stack. They are a few kilobytes, once per rename. */
     for (SPIPlanPtr& plan : plans)
         plan = nullptr;
+    ++plans_generation; /* issue 16 */
     plans_nsp = nsp;
     std::snprintf(plans_schema, sizeof plans_schema, "%s", schema);
 }
@@ -359,6 +373,25 @@ const char* spi_text(std::uint64_t row, int col)
 {
     const char* text = pg([&] { return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col); });
     return text != nullptr ? text : "";
+}
+
+/* issue 16: statements kept in other files (status_queries.cpp). */
+SPIPlanPtr prepared(PlanSlot& slot, const char* sql, int nargs, const Oid* types, Oid nsp)
+{
+    forget_plans_unless(nsp);
+    if (slot.plan != nullptr && slot.generation == plans_generation)
+        return slot.plan;
+    const Text text = statement_text(sql, plans_schema);
+    slot.plan = pg([&] {
+        SPIPlanPtr plan = SPI_prepare(text.c_str(), nargs, const_cast<Oid*>(types));
+        if (plan == nullptr)
+            elog(ERROR, "irp_batch: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+        if (SPI_keepplan(plan) != 0)
+            elog(ERROR, "irp_batch: SPI_keepplan failed");
+        return plan;
+    });
+    slot.generation = plans_generation;
+    return slot.plan;
 }
 
 void spi_finish()

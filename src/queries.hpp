@@ -47,6 +47,13 @@ enum class Query {
  */
 SPIPlanPtr prepared(Query q, Oid nsp);
 
+/* issue 16: a statement kept elsewhere, its plan cached in slot like those above. */
+struct PlanSlot {
+    SPIPlanPtr plan = nullptr;
+    std::uint64_t generation = 0;
+};
+SPIPlanPtr prepared(PlanSlot& slot, const char* sql, int nargs, const Oid* types, Oid nsp);
+
 /*
  * While in scope, SQL runs with the privileges of role (as PostgreSQL's
  * foreign-key triggers run theirs as the table's owner). The previous user

@@ -1,17 +1,20 @@
 
--- The four functions created again above have the default privileges
--- (EXECUTE to PUBLIC; they are SECURITY INVOKER, so table privileges still
+--
+-- irp_batch_preflight, created again above, has the default privileges
+-- (EXECUTE to PUBLIC; it is SECURITY INVOKER, so table privileges still
 -- decide what a caller reads). Grants made here would be recorded as the
 -- extension's initial privileges, which pg_dump leaves out, so they would
 -- vanish in the next restore: the update names the statements that restore
 -- the old grants, for the DBA to run after it.
+--
+
 DO $grants$
 DECLARE
     statements text;
 BEGIN
     WITH acl AS (
         SELECT p.oid::pg_catalog.regprocedure::pg_catalog.text AS fn, a.proacl
-          FROM pg_temp.irp_batch_function_acl a
+          FROM pg_temp.irp_batch_preflight_acl a
           JOIN pg_catalog.pg_proc p ON p.proname OPERATOR(pg_catalog.=) a.proname
          WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace)
     SELECT pg_catalog.string_agg(g.statement, ' ' ORDER BY g.fn, g.n) INTO statements
@@ -32,12 +35,21 @@ BEGIN
                AND (x.grantee OPERATOR(pg_catalog.<>) 0 OR x.is_grantable)) g;
     IF statements IS NOT NULL THEN
         RAISE WARNING USING
-            MESSAGE = 'the privileges of irp_create_batch, irp_ensure_batch, irp_get_active_batches_for_config and irp_batch_preflight are back to the default',
-            DETAIL = 'The update created them again (with a request_id argument, or a status column of type text), with EXECUTE for PUBLIC.',
-            HINT = 'To restore the grants they had, run after the update: ' OPERATOR(pg_catalog.||) statements;
+            MESSAGE = 'the privileges of irp_batch_preflight are back to the default',
+            DETAIL = 'The update created it again (with the columns last_change, stale and message), with EXECUTE for PUBLIC.',
+            HINT = 'To restore the grants it had, run after the update: ' OPERATOR(pg_catalog.||) statements;
     END IF;
 END
 $grants$;
 
--- The tables: checked, attached, and no longer members of the extension.
-SELECT @extschema@.irp_batch_setup();
+-- The tables get the job-progress triggers (irp_batch_setup() adds what is
+-- missing and changes nothing else). A database whose tables are not set up
+-- (CREATE EXTENSION in a restore that never brought them) keeps waiting for
+-- SELECT irp_batch_setup().
+DO $setup$
+BEGIN
+    IF pg_catalog.to_regclass('@extschema@.irp_batch') IS NOT NULL THEN
+        PERFORM @extschema@.irp_batch_setup();
+    END IF;
+END
+$setup$;

@@ -1,0 +1,119 @@
+/*
+ * batch_progress.cpp: irp_batch_progress(batch_id integer[]), each batch's
+ * job counts, finished fraction, last change and staleness; and
+ * irp_stale_batches(older_than interval), the active batches idle for that long.
+ */
+extern "C" {
+#include "postgres.h"
+#include "catalog/pg_type_d.h"
+#include "datatype/timestamp.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+}
+
+#include "batch_rules.hpp"
+#include "pg_guard.hpp"
+#include "result_set.hpp"
+#include "sql_args.hpp"
+#include "status_queries.hpp"
+#include "status_text.hpp"
+#include "queries.hpp"
+
+namespace irp {
+
+/* The setting irp_batch.stale_after, in seconds (defined in irp_batch.cpp). */
+int stale_after_seconds = 86400;
+
+namespace {
+
+/* Argument n: a one-dimensional integer[] of positive ids, else 22004 (NULL array or element) or 22023. */
+Datum batch_ids_arg(FunctionCallInfo fcinfo, int n, std::string_view function, std::string_view name)
+{
+    require_not_null(PG_ARGISNULL(n), function, name);
+    struct Elements {
+        Datum array;
+        int dims;
+        Datum* values;
+        bool* nulls;
+        int count;
+    };
+    const Elements e = pg([fcinfo, n] {
+        ArrayType* a = PG_GETARG_ARRAYTYPE_P(n);
+        Elements out{PointerGetDatum(a), ARR_NDIM(a), nullptr, nullptr, 0};
+        deconstruct_array(a, INT4OID, sizeof(int32), true, TYPALIGN_INT, &out.values, &out.nulls, &out.count);
+        return out;
+    });
+    if (e.dims > 1)
+        batch_ids_not_a_list(name);
+    for (int i = 0; i < e.count; ++i) {
+        const std::size_t index = static_cast<std::size_t>(i) + 1;
+        if (e.nulls[i])
+            null_batch_id_element(function, name, index);
+        const std::int32_t id = DatumGetInt32(e.values[i]);
+        if (id <= 0)
+            invalid_batch_id_element(name, index, id);
+    }
+    return e.array;
+}
+
+/* irp_batch_progress's body. */
+Datum batch_progress(FunctionCallInfo fcinfo)
+{
+    Datum args[] = {batch_ids_arg(fcinfo, 0, "irp_batch_progress", "batch_id"), Int32GetDatum(stale_after_seconds)};
+    const Oid nsp = function_schema(fcinfo);
+
+    begin_result_set(fcinfo);
+    spi_connect();
+    const std::uint64_t rows = spi_run(prepared(StatusQuery::BatchProgress, nsp), args, nullptr, true, 0);
+    put_spi_rows(fcinfo, rows);
+    spi_finish();
+    return Datum(0);
+}
+
+/* irp_stale_batches's body. */
+Datum stale_batches(FunctionCallInfo fcinfo)
+{
+    constexpr std::string_view function_name = "irp_stale_batches";
+    require_not_null(arg_is_null(fcinfo, 0), function_name, "older_than");
+    const Datum older_than = PG_GETARG_DATUM(0);
+    /* Negative as interval comparison sees it (a month is 30 days, a day 24 hours). */
+    const Interval* span = DatumGetIntervalP(older_than);
+    const long double micros = static_cast<long double>(span->time) +
+                               static_cast<long double>(span->day) * USECS_PER_DAY +
+                               static_cast<long double>(span->month) * DAYS_PER_MONTH * USECS_PER_DAY;
+    if (micros < 0)
+        negative_older_than(pg([older_than] { return DatumGetCString(DirectFunctionCall1(interval_out, older_than)); }));
+    Datum args[] = {older_than};
+    const Oid nsp = function_schema(fcinfo);
+
+    begin_result_set(fcinfo);
+    spi_connect();
+    const std::uint64_t rows = spi_run(prepared(StatusQuery::StaleBatches, nsp), args, nullptr, true, 0);
+    put_spi_rows(fcinfo, rows);
+    spi_finish();
+    return Datum(0);
+}
+
+}  // namespace
+
+}  // namespace irp
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(irp_batch_progress);
+PG_FUNCTION_INFO_V1(irp_stale_batches);
+
+/* irp_batch_progress(integer[]) RETURNS TABLE (...) */
+Datum irp_batch_progress(PG_FUNCTION_ARGS)
+{
+    return irp::entry_point([&] { return irp::batch_progress(fcinfo); });
+}
+
+/* irp_stale_batches(interval) RETURNS TABLE (...) */
+Datum irp_stale_batches(PG_FUNCTION_ARGS)
+{
+    return irp::entry_point([&] { return irp::stale_batches(fcinfo); });
+}
+
+}
