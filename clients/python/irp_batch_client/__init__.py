@@ -577,6 +577,10 @@ def get_active_batches_for_config(configuration_id: int, batch_type: Optional[st
             return cur.execute(query, params, prepare=False).fetchall()
 
 
+PREFLIGHT_KEYS = ("batch_type", "batch_id", "status", "created_ts", "created_by", "job_count", "duplicate_of",
+                  "last_change", "stale", "message")
+
+
 def preflight(configuration_id: int, batch_types: Iterable[str], *, schema: Optional[str] = None,
               conn: Optional[psycopg.Connection] = None) -> List[Dict[str, Any]]:
     """What already exists before a step creates batches of ``batch_types``.
@@ -584,18 +588,29 @@ def preflight(configuration_id: int, batch_types: Iterable[str], *, schema: Opti
     One dict per row of ``irp_batch_preflight``: for each type in the order
     given, one per active batch, oldest first, or one with ``batch_id`` None
     if the type has none. Keys: ``batch_type``, ``batch_id``, ``status``,
-    ``created_ts``, ``created_by``, ``job_count``, ``duplicate_of``.
+    ``created_ts``, ``created_by``, ``job_count``, ``duplicate_of``, and from
+    server 2.1 on ``last_change`` (the last change to the batch, its jobs or
+    its audit trail), ``stale`` (no change for ``irp_batch.stale_after``,
+    1 day by default) and ``message`` (what to tell the user: ``"batch 7
+    exists (INITIATED, last activity 5 minutes ago)"``, or for a stale one
+    ``"batch 7 has had no activity for 26 hours; cancel it with ..."``);
+    these three are None from older servers (and PL/Proxy routers).
     """
     if batch_types is None or isinstance(batch_types, (str, bytes)):
         raise TypeError("batch_types must be a list of str")
     types = [_text("batch_types[]", t) for t in batch_types]
     with _transaction(conn) as c:
-        query = sql.SQL("SELECT batch_type, batch_id, status::text AS status, created_ts, created_by,"
-                        " job_count, duplicate_of FROM {}(%s::integer, %s::text[])").format(
+        # Every column the server has: 2.1 added last_change, stale and message.
+        query = sql.SQL("SELECT * FROM {}(%s::integer, %s::text[])").format(
             _function(c, "irp_batch_preflight", schema))
         with c.cursor(row_factory=dict_row) as cur:
-            return cur.execute(query, (_integer("configuration_id", configuration_id), types),
+            rows = cur.execute(query, (_integer("configuration_id", configuration_id), types),
                                prepare=False).fetchall()
+    result = [{key: row.get(key) for key in PREFLIGHT_KEYS} for row in rows]
+    for row in result:
+        if row["status"] is not None:
+            row["status"] = str(row["status"])      # 1.x: the enum, as text
+    return result
 
 
 def cancel_batch(batch_id: int, reason: str = "Cancelled by user", *, schema: Optional[str] = None,
