@@ -25,7 +25,7 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequence
 
 import psycopg
 from psycopg import sql
@@ -345,34 +345,6 @@ def batch_progress(batch_ids: Iterable[int], *, schema: Optional[str] = None,
     return [rows[i] for i in ids]
 
 
-def _bar_class() -> Tuple[Any, Dict[str, Any]]:
-    """tqdm.auto's choice (widgets in a Jupyter kernel, text elsewhere), and the options for it.
-
-    Widgets need ipywidgets 7 or later: Debian 12's python3-ipywidgets is
-    6.0.0, whose widget messages nbclient 0.7 (nbconvert --execute) rejects
-    (KeyError: 'state') and current Jupyter front-ends do not draw. With an
-    older one, a kernel gets tqdm's text bars on stdout instead.
-    """
-    try:
-        from tqdm.auto import tqdm
-        from tqdm.std import tqdm as text_tqdm
-    except ImportError as e:
-        raise ImportError("wait_for_batches(progress=True) needs tqdm: apt install python3-tqdm "
-                          "(python3-ipywidgets for bars as widgets in notebooks), or "
-                          "pip install 'irp-batch-client[notebook]'; progress=False shows none") from e
-    notebook = sys.modules.get("tqdm.notebook")
-    if notebook is None or not issubclass(tqdm, notebook.tqdm):
-        return tqdm, {"dynamic_ncols": True}
-    import ipywidgets                   # tqdm.auto chose widgets: it is there
-    try:
-        major = int(str(ipywidgets.__version__).split(".")[0])
-    except ValueError:
-        major = 0
-    if major >= 7:
-        return tqdm, {}
-    return text_tqdm, {"file": sys.stdout, "ncols": 100}
-
-
 def get_batches_for_config(configuration_id: int, *, schema: Optional[str] = None,
                            conn: Optional[psycopg.Connection] = None) -> List[Dict[str, Any]]:
     """Every batch of a configuration, whatever its status, oldest first, with its progress.
@@ -394,18 +366,97 @@ def get_batches_for_config(configuration_id: int, *, schema: Optional[str] = Non
     return [rows[i] for i in ids if i in rows]
 
 
+def _in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (tqdm.autonotebook's test)."""
+    ipython = sys.modules.get("IPython")
+    try:
+        shell = ipython.get_ipython() if ipython is not None else None    # type: ignore[attr-defined]
+        return shell is not None and "IPKernelApp" in shell.config
+    except Exception:
+        return False
+
+
+def _widgets_work() -> bool:
+    """ipywidgets 7 or later: Debian 12's python3-ipywidgets is 6.0.0, whose widget messages
+    nbclient 0.7 (nbconvert --execute) rejects (KeyError: 'state') and current Jupyter front-ends do not draw."""
+    try:
+        import ipywidgets
+        return int(str(ipywidgets.__version__).split(".")[0]) >= 7
+    except Exception:
+        return False
+
+
+class _DisplayBar:
+    """A progress bar that is a Jupyter display, updated in place: tqdm's text, and an HTML <progress>.
+
+    For kernels where tqdm.auto's widgets cannot be drawn: tqdm's text bars
+    on a stream stack up there (a stream cannot move the cursor up to the
+    bar of another batch). The notebook keeps the last state of each.
+    """
+
+    def __init__(self, total: int, desc: str, format_meter: Any) -> None:
+        from IPython.display import display
+        self.total, self.n, self.desc, self.status, self.colour = total, 0, desc, "", None
+        self._format_meter = format_meter
+        self._start = time.monotonic()
+        self._stopped: Optional[float] = None     # when the batch became terminal: the clock stops
+        self._handle = display(self._bundle(), raw=True, display_id=True)
+
+    def _bundle(self) -> Dict[str, str]:
+        import html
+        elapsed = (self._stopped or time.monotonic()) - self._start
+        text = self._format_meter(self.n, self.total, elapsed, ncols=100, prefix=self.desc,
+                                  unit="job", postfix=self.status or None)
+        colour = {"COMPLETED": "#31a354", None: "#3182bd"}.get(self.colour, "#de2d26")
+        return {"text/plain": text,
+                "text/html": (f'<div style="font-family: monospace; white-space: pre">'
+                              f'<progress value="{self.n}" max="{max(self.total, 1)}" style="width: 20em; '
+                              f'accent-color: {colour}"></progress> {html.escape(text)}</div>')}
+
+    def reset(self, total: int) -> None:
+        self.total = total
+
+    def set_postfix_str(self, status: str, refresh: bool = True) -> None:
+        self.status = status
+        if status not in ACTIVE_STATUSES and self._stopped is None:
+            self._stopped = time.monotonic()
+
+    def refresh(self) -> None:
+        self._handle.update(self._bundle(), raw=True)
+
+    def close(self) -> None:
+        self.refresh()
+
+
 class _Bars:
-    """One tqdm bar per batch (tqdm.auto: widgets in a notebook, text elsewhere), or none."""
+    """One progress bar per batch, or none.
+
+    tqdm.auto's choice: text on the terminal, widgets in a Jupyter kernel
+    (ipywidgets 7 or later); in a kernel without such widgets, one display per
+    batch updated in place (_DisplayBar).
+    """
 
     def __init__(self, rows: List[Dict[str, Any]], show: bool) -> None:
         self._bars: Dict[int, Any] = {}
         if not show:
             return
-        tqdm, options = _bar_class()
+        try:
+            from tqdm.auto import tqdm
+            from tqdm.std import tqdm as text_tqdm
+        except ImportError as e:
+            raise ImportError("wait_for_batches(progress=True) needs tqdm: apt install python3-tqdm "
+                              "(python3-ipywidgets for bars as widgets in notebooks), or "
+                              "pip install 'irp-batch-client[notebook]'; progress=False shows none") from e
         for position, row in enumerate(rows):
             label = f"batch {row['batch_id']}" + (f" {row['batch_type']}" if row.get("batch_type") else "")
-            self._bars[row["batch_id"]] = tqdm(total=row["total_jobs"], desc=label, unit="job",
-                                               position=position, leave=True, **options)
+            if not _in_kernel():
+                bar = text_tqdm(total=row["total_jobs"], desc=label, unit="job", position=position, leave=True,
+                                dynamic_ncols=True)
+            elif _widgets_work():
+                bar = tqdm(total=row["total_jobs"], desc=label, unit="job", leave=True)
+            else:
+                bar = _DisplayBar(row["total_jobs"], label, text_tqdm.format_meter)
+            self._bars[row["batch_id"]] = bar
             self.update(row["batch_id"], row["status"], row["total_jobs"], row["finished_jobs"])
 
     def update(self, batch_id: int, status: str, total: int, finished: int) -> None:
@@ -418,6 +469,8 @@ class _Bars:
         bar.set_postfix_str(status, refresh=False)
         if status not in ACTIVE_STATUSES and status != "COMPLETED":
             bar.colour = "red"          # FAILED, CANCELLED, DELETED: not a success, even with every job finished
+        elif status == "COMPLETED":
+            bar.colour = "COMPLETED" if isinstance(bar, _DisplayBar) else bar.colour
         bar.refresh()
 
     def close(self) -> None:
