@@ -235,12 +235,15 @@ def plot_history(configuration_id: int, *, ax: Any = None, title: Optional[str] 
                     label=f"_{status}")
             if status not in statuses:
                 statuses.append(status)
-        for at, kind, text in line.markers:
+        for i, (at, kind, text) in enumerate(line.markers):
             marker, colour, _ = MARKERS[kind]
             x = mdates.date2num(at)
             ax.plot([x], [y], marker=marker, color=colour, markersize=8, linestyle="none", zorder=3,
                     label=f"_{kind}")
-            ax.annotate(text, (x, y), xytext=(5, 9), textcoords="offset points", fontsize=8, color=colour)
+            # Labels above and below the bar in turn, so that close events do not overwrite each other.
+            ax.annotate(text, (x, y), xytext=(5, 10 if i % 2 == 0 else -10), textcoords="offset points",
+                        va="bottom" if i % 2 == 0 else "top", fontsize=8, color=colour, zorder=4,
+                        bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.8))
             if kind == "duplicate" and line.duplicate_of in row:
                 ax.plot([x, x], [y, row[line.duplicate_of]], linestyle=":", color=colour, linewidth=1, zorder=2,
                         label="_link")
