@@ -50,12 +50,13 @@ UPDATE_PIECES = extension/triggers.sql extension/api.sql extension/setup.sql
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
-REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path preflight request_id drop_guard upgrade adopt bulk_load
+REGRESS = scenario direct_dml bad_input audit trigger_safety schema security search_path preflight request_id drop_guard upgrade adopt bulk_load progress
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out
 ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure \
-            race_moving_target race_upsert race_index_build race_request race_attach
+            race_moving_target race_upsert race_index_build race_request race_attach \
+            notify_events notify_progress notify_bound
 ISOLATION_OPTS = --inputdir=. --encoding=UTF8 --load-extension=irp_batch
 
 # TAP suites: t/*.pl (PostgreSQL::Test::Cluster; crash recovery, standby).

@@ -335,6 +335,66 @@ def step_create():
     RESULTS["create"] = {"calls_per_sample": CREATE_CALLS, "unit": "µs per call", "by_jobs": out}
 
 
+# ---------------------------------------------------------------- notifications (issue 16)
+
+
+def timed_with_commit(conn, body, declare, notify):
+    """Client time of one autocommit DO block with irp_batch.notify on or off, commit
+    included: the messages go to PostgreSQL's NOTIFY queue at commit."""
+    setting = "on" if notify else "off"
+    t0 = time.perf_counter()
+    conn.execute("DO $bench$ DECLARE " + declare + " BEGIN PERFORM pg_catalog.set_config("
+                 f"'irp_batch.notify', '{setting}', true); " + body + " END $bench$")
+    return (time.perf_counter() - t0) * 1e6
+
+
+def step_notify():
+    """The insert path and irp_create_batch with irp_batch.notify on and off, interleaved."""
+    ensure_database("irp_bench", [EXT, PLPG, BARE, NOGUARD])
+    conn = connect("irp_bench")
+    # The messages are really sent when on, and not when off.
+    with connect("irp_bench") as listener:
+        got = []
+        listener.add_notify_handler(lambda n: got.append(n.payload))
+        listener.execute("LISTEN irp_batch_events")
+        for notify, key in ((True, 1), (False, 2)):
+            got.clear()
+            timed_with_commit(conn, f"PERFORM irp_ext.irp_create_batch('NOTIFY_CHECK', {key}, 3);", "", notify)
+            deadline = time.time() + (2 if notify else 0.3)
+            while not got and time.time() < deadline:
+                time.sleep(0.02)
+                listener.execute("SELECT 1")   # the handler sees what arrived meanwhile
+            if bool(got) != notify:
+                raise AssertionError(f"irp_batch.notify {'on' if notify else 'off'}: {len(got)} messages")
+    n = INSERT_ROWS
+    names = {True: "notify on", False: "notify off"}
+
+    def insert(notify):
+        def run(r):
+            body = (f"INSERT INTO {EXT}.irp_batch (step_id, configuration_id, batch_type)"
+                    f" SELECT 1, {r * n} + g, 'NOTIFY_INSERT_{'ON' if notify else 'OFF'}'"
+                    f" FROM generate_series(1, {n}) g;")
+            return timed_with_commit(conn, body, "", notify) / n
+        return run
+
+    samples = interleave([(names[v], insert(v)) for v in (True, False)], ROUNDS)
+    out = {"insert": {"samples": samples, "on_vs_off": ratio(samples, names[True], names[False])}}
+    for k in JOB_COUNTS:
+        jobs = jobs_json(k)
+
+        def create(notify, k=k, jobs=jobs):
+            def run(r):
+                body, declare = create_body(EXT, f"NOTIFY_{k}_{'ON' if notify else 'OFF'}", CREATE_CALLS,
+                                            r * CREATE_CALLS, jobs)
+                return timed_with_commit(conn, body, declare, notify) / CREATE_CALLS
+            return run
+
+        samples = interleave([(names[v], create(v)) for v in (True, False)], ROUNDS)
+        out[f"create_{k}"] = {"samples": samples, "on_vs_off": ratio(samples, names[True], names[False])}
+    conn.close()
+    RESULTS["notify"] = {"rows_per_statement": n, "calls_per_sample": CREATE_CALLS, "by_case": out}
+
+
 # ---------------------------------------------------------------- pgbench
 
 
@@ -803,6 +863,22 @@ def report(mach):
             w(p["plan"].strip())
             w("```\n")
 
+    if "notify" in RESULTS:
+        d = RESULTS["notify"]
+        w("## Notifications: `irp_batch.notify` on (the default) and off\n")
+        w("| workload | notify on | notify off | on / off |")
+        w("| --- | --- | --- | --- |")
+        for case, e in d["by_case"].items():
+            label = (f"insert path, {d['rows_per_statement']:,} rows (µs per row)" if case == "insert" else
+                     f"`irp_create_batch`, {case.removeprefix('create_')} jobs, {d['calls_per_sample']:,} calls "
+                     "in one transaction (µs per call)")
+            sm = e["samples"]
+            w(f"| {label} | {fmt(median(sm['notify on']), 2)} | {fmt(median(sm['notify off']), 2)} | "
+              f"{fmt_ratio(e['on_vs_off'])} |")
+        w("\nClient time of each autocommit statement, commit included (the messages enter PostgreSQL's "
+          "NOTIFY queue at commit), with no session listening. The other tables' numbers are server time "
+          "without the commit, with notifications on.\n")
+
     if "check" in RESULTS:
         c = RESULTS["check"]
         w(f"## Baseline check\n\nThe baseline and the extension ran the same {c['statements']} statements "
@@ -895,7 +971,8 @@ def main():
     log(f"benchmark ({'smoke' if SMOKE else 'full'}), results to {OUT}")
     steps = [("baseline check", step_check), ("insert path", step_insert), ("irp_create_batch", step_create),
              ("pgbench", step_pgbench), ("create vs. table size", step_scale),
-             ("irp_get_active_batches_for_config", step_active), ("irp_cancel_batch", step_cancel)]
+             ("irp_get_active_batches_for_config", step_active), ("irp_cancel_batch", step_cancel),
+             ("notifications on and off", step_notify)]
     only = os.environ.get("BENCH_ONLY")
     for number, (name, fn) in enumerate(steps, 1):
         if only and fn.__name__.removeprefix("step_") not in only.split(","):

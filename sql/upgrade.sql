@@ -99,7 +99,7 @@ BEGIN
 END
 $$;
 
--- The 2.0 install everything below is compared with.
+-- The install of the newest version everything below is compared with.
 CREATE EXTENSION irp_batch;
 CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.definition();
 SELECT kind, member, count(*) AS facts FROM fresh GROUP BY kind, member ORDER BY kind, member;
@@ -184,7 +184,7 @@ UNION ALL
 SELECT 'only in a fresh install', * FROM (SELECT * FROM fresh EXCEPT SELECT * FROM updated_11) y
 ORDER BY 1, 2, 3;
 
--- 1.2, with data: the 1.2 code runs on the 2.0 library until the update
+-- 1.2, with data: the 1.2 code runs on the newest library until the update
 -- (its drop guard still refuses, its functions still return the enum).
 SELECT pg_temp.uninstall();
 CREATE EXTENSION irp_batch VERSION '1.2';
@@ -217,8 +217,50 @@ UNION ALL
 SELECT 'only in a fresh install', * FROM (SELECT * FROM fresh EXCEPT SELECT * FROM updated_12) y
 ORDER BY 1, 2, 3;
 
+-- 2.0, with data: the 2.0 code runs on the newest library until the update
+-- (its irp_batch_preflight has 2.0's seven columns; its jobs have no
+-- progress trigger). The update adds the trigger and irp_batch_preflight's
+-- new columns, and names the statements that restore a grant on it.
+SELECT pg_temp.uninstall();
+CREATE EXTENSION irp_batch VERSION '2.0';
+GRANT SELECT, INSERT, UPDATE ON irp_batch, irp_job TO regress_irp_v10_app;
+GRANT SELECT ON irp_batch_event TO regress_irp_v10_app;
+SET ROLE regress_irp_v10_app;
+SELECT irp_create_batch('EDM_CREATION', 10, 1, jobs => '[{"edm": "A"}, {"edm": "B"}]') AS a;
+SELECT irp_create_batch('PORTFOLIO_CREATION', 10, 1) AS b;
+SELECT irp_cancel_batch(2, 'made with 2.0');
+UPDATE irp_job SET status = 'RUNNING' WHERE id = 1;
+SELECT batch_type, batch_id, status, created_by, job_count, duplicate_of
+  FROM irp_batch_preflight(10, ARRAY['EDM_CREATION', 'PORTFOLIO_CREATION']);
+RESET ROLE;
+SELECT pg_get_function_result('irp_batch_preflight(integer, text[])'::regprocedure);
+SELECT count(*) AS progress_triggers FROM pg_trigger WHERE tgrelid = 'irp_job'::regclass AND tgname LIKE 'irp_job_progress%';
+REVOKE EXECUTE ON FUNCTION irp_batch_preflight(integer, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION irp_batch_preflight(integer, text[]) TO regress_irp_v10_app;
+SELECT pg_temp.contents() AS before \gset
+\set VERBOSITY default
+ALTER EXTENSION irp_batch UPDATE;
+\set VERBOSITY terse
+SELECT extversion FROM pg_extension WHERE extname = 'irp_batch';
+SELECT pg_temp.contents() = :'before' AS data_unchanged;
+SELECT count(*) AS progress_triggers FROM pg_trigger WHERE tgrelid = 'irp_job'::regclass AND tgname LIKE 'irp_job_progress%';
+SELECT pg_get_function_result('irp_batch_preflight(integer, text[])'::regprocedure);
+SET ROLE regress_irp_v10_app;
+SELECT batch_type, batch_id, status, job_count, stale FROM irp_batch_preflight(10, ARRAY['EDM_CREATION']);
+SELECT batch_id, status, total_jobs, counts, finished_fraction FROM irp_batch_progress(ARRAY[1, 2]);
+RESET ROLE;
+CREATE TEMP TABLE updated_20 AS SELECT * FROM pg_temp.definition();
+SELECT 'only after the update from 2.0' AS side, * FROM (SELECT * FROM updated_20 EXCEPT SELECT * FROM fresh) x
+UNION ALL
+SELECT 'only in a fresh install', * FROM (SELECT * FROM fresh EXCEPT SELECT * FROM updated_20) y
+ORDER BY 1, 2, 3;
+-- Every released version updates to the newest one along the chain.
+SELECT source, path FROM pg_extension_update_paths('irp_batch')
+ WHERE target = (SELECT default_version FROM pg_available_extensions WHERE name = 'irp_batch')
+   AND path IS NOT NULL ORDER BY source;
+
 -- Tables that 1.2 adopted (with the shape tables it kept for them) end as
--- 2.0 adopting the same tables leaves them.
+-- the newest version adopting the same tables leaves them.
 SELECT pg_temp.uninstall();
 \set ECHO none
 \i test/fixtures/init_database.sql
@@ -242,7 +284,7 @@ CREATE TEMP TABLE adopted AS SELECT * FROM pg_temp.definition();
 SELECT kind, member, count(*) AS facts FROM adopted GROUP BY kind, member ORDER BY kind, member;
 SELECT 'only after the update of adopted tables' AS side, * FROM (SELECT * FROM updated_adopted EXCEPT SELECT * FROM adopted) x
 UNION ALL
-SELECT 'only when 2.0 adopts them', * FROM (SELECT * FROM adopted EXCEPT SELECT * FROM updated_adopted) y
+SELECT 'only when the newest version adopts them', * FROM (SELECT * FROM adopted EXCEPT SELECT * FROM updated_adopted) y
 ORDER BY 1, 2, 3;
 
 SELECT pg_temp.uninstall();

@@ -8,9 +8,13 @@
 
 extern "C" {
 #include "postgres.h"
+#include "access/xact.h"
 #include "commands/async.h"
 #include "mb/pg_wchar.h"
 }
+
+#include <new>
+#include <utility>
 
 #include "pg_guard.hpp"
 
@@ -30,9 +34,80 @@ std::optional<std::string_view> optional_text(const char* s)
     return std::string_view(s);
 }
 
-void send(const char* channel, const Text& payload)
+/*
+ * The messages are kept here until the transaction commits, and handed to
+ * Async_Notify just before PostgreSQL writes its own NOTIFY queue
+ * (XACT_EVENT_PRE_COMMIT): a transaction that ends with PREPARE TRANSACTION,
+ * which PostgreSQL refuses once NOTIFY was called, prepares as before and
+ * sends nothing. Each message remembers the (sub)transaction level that
+ * queued it: a rolled-back subtransaction's messages go, a committed one's
+ * pass to its parent.
+ */
+struct Pending {
+    int level;
+    const char* channel;
+    Text payload;
+};
+
+/* The transaction's messages, in TopTransactionContext; nullptr when there are none. */
+Vector<Pending>* pending = nullptr;
+bool callbacks_registered = false;
+
+void on_transaction(XactEvent event, void*)
 {
-    pg([channel, &payload] { Async_Notify(channel, payload.c_str()); });
+    if (pending == nullptr)
+        return;
+    if (event != XACT_EVENT_PRE_COMMIT) {
+        /* Aborted, prepared or committed: the memory goes with the transaction. */
+        pending = nullptr;
+        return;
+    }
+    Vector<Pending>* messages = pending;
+    pending = nullptr;
+    entry_point([messages] {
+        for (const Pending& m : *messages)
+            pg([&m] { Async_Notify(m.channel, m.payload.c_str()); });
+        return Datum(0);
+    });
+}
+
+void on_subtransaction(SubXactEvent event, SubTransactionId, SubTransactionId, void*)
+{
+    if (pending == nullptr)
+        return;
+    const int level = GetCurrentTransactionNestLevel();
+    if (event == SUBXACT_EVENT_ABORT_SUB) {
+        Vector<Pending>& list = *pending;
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            if (list[i].level < level) {
+                if (kept != i)
+                    list[kept] = std::move(list[i]);
+                ++kept;
+            }
+        }
+        while (list.size() > kept)
+            list.pop_back();
+    } else if (event == SUBXACT_EVENT_COMMIT_SUB) {
+        for (Pending& m : *pending) {
+            if (m.level >= level)
+                m.level = level - 1;
+        }
+    }
+}
+
+void send(const char* channel, Text payload)
+{
+    if (!callbacks_registered) {
+        pg([] {
+            RegisterXactCallback(on_transaction, nullptr);
+            RegisterSubXactCallback(on_subtransaction, nullptr);
+        });
+        callbacks_registered = true;
+    }
+    if (pending == nullptr)
+        pending = new (memory_alloc(sizeof(Vector<Pending>))) Vector<Pending>();
+    pending->push_back(Pending{GetCurrentTransactionNestLevel(), channel, std::move(payload)});
 }
 
 }  // namespace

@@ -5,11 +5,13 @@
  *   irp_job_progress  one message per batch per statement on irp_job, with
  *                     the batch's job counts by status
  *
- * Messages are queued with Async_Notify in the writing transaction:
- * PostgreSQL delivers them at commit, and drops them when the transaction,
- * or the subtransaction that queued them, rolls back. Nothing is queued
- * while the setting irp_batch.notify is off. The payloads are built by
- * payload.hpp, which keeps them under PostgreSQL's 8000-byte limit.
+ * Messages are kept with the writing transaction and handed to Async_Notify
+ * as it commits (XACT_EVENT_PRE_COMMIT), so PostgreSQL delivers them at
+ * commit; they are dropped when the transaction, or the subtransaction that
+ * queued them, rolls back, and when it ends with PREPARE TRANSACTION (which
+ * PostgreSQL would refuse after a NOTIFY). Nothing is queued while the
+ * setting irp_batch.notify is off. The payloads are built by payload.hpp,
+ * which keeps them under PostgreSQL's 8000-byte limit.
  * Each function goes through pg() itself.
  */
 #pragma once

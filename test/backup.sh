@@ -331,8 +331,8 @@ pg_restore --use-set-session-authorization -d irp_bk_owned_ssa "$tmp/owned.fc" >
 s=$?; why=$(errors_of "$tmp/owned.log")
 check $s "tables owned by an application role: pg_restore --use-set-session-authorization: no errors"
 [ "$(q irp_bk_owned_ssa "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-                           WHERE c.relnamespace = 'irp'::regnamespace AND NOT t.tgisinternal")" = 6 ]
-check $? "tables owned by an application role: the six triggers are restored (their owner may attach them)"
+                           WHERE c.relnamespace = 'irp'::regnamespace AND NOT t.tgisinternal")" = 9 ]
+check $? "tables owned by an application role: the nine triggers are restored (their owner may attach them)"
 psql -X -q -d irp_bk_owned_ssa -c "SELECT irp.irp_create_batch('EDM_CREATION', 42, 3)" 2>&1 \
   | grep -q "Active batch already exists for configuration 42"
 check $? "tables owned by an application role: the restored guard refuses a duplicate"

@@ -5,7 +5,7 @@ CREATE SCHEMA irp;
 CREATE EXTENSION irp_batch SCHEMA irp;
 SET search_path = irp, public;
 
-SELECT plan(85);
+SELECT plan(92);
 
 -- Types
 SELECT enum_has_labels('irp', 'batch_status_enum',
@@ -99,6 +99,16 @@ SELECT function_lang_is('irp', 'irp_batch_guard', ARRAY[]::name[], 'c', 'the gua
 SELECT triggers_are('irp', 'irp_batch', ARRAY['irp_batch_guard', 'irp_batch_audit_insert', 'irp_batch_audit_update',
   'irp_batch_audit_delete', 'irp_batch_audit_truncate'], 'irp_batch has the guard and the audit triggers');
 SELECT triggers_are('irp', 'irp_batch_event', ARRAY['irp_batch_event_guard'], 'irp_batch_event has its write guard');
+SELECT triggers_are('irp', 'irp_job', ARRAY['irp_job_progress_insert', 'irp_job_progress_update', 'irp_job_progress_delete'],
+  'irp_job has the job-progress triggers');
+SELECT is((SELECT array_agg(t.tgname || ' ' || (t.tgtype::int & (1 | 2 | 4 | 8 | 16 | 32)) || ' '
+                            || coalesce(t.tgoldtable, '-') || ' ' || coalesce(t.tgnewtable, '-') ORDER BY t.tgname)
+             FROM pg_trigger t WHERE t.tgrelid = 'irp.irp_job'::regclass AND t.tgfoid = 'irp.irp_job_progress'::regproc),
+  ARRAY['irp_job_progress_delete 8 old_rows -', 'irp_job_progress_insert 4 - new_rows',
+        'irp_job_progress_update 16 old_rows new_rows'],
+  'the job-progress triggers: AFTER INSERT, UPDATE, DELETE FOR EACH STATEMENT, with transition tables');
+SELECT ok(has_function_privilege('public', 'irp.irp_job_progress()', 'EXECUTE'),
+  'irp_job_progress() may be attached by any table owner, like the other trigger functions');
 SELECT is((SELECT tgtype::int & (1 | 2 | 4 | 8 | 16 | 32) FROM pg_trigger
             WHERE tgrelid = 'irp.irp_batch_event'::regclass AND tgname = 'irp_batch_event_guard'),
           2 | 4 | 8 | 16 | 32, 'the event guard fires BEFORE INSERT, UPDATE, DELETE and TRUNCATE FOR EACH STATEMENT');
@@ -127,8 +137,18 @@ SELECT is(pg_get_function_result('irp.irp_get_active_batches_for_config'::regpro
 SELECT is(pg_get_function_arguments('irp.irp_batch_preflight'::regproc),
   'configuration_id integer, batch_types text[]', 'irp_batch_preflight arguments');
 SELECT is(pg_get_function_result('irp.irp_batch_preflight'::regproc),
-  'TABLE(batch_type text, batch_id integer, status text, created_ts timestamp with time zone, created_by text, job_count bigint, duplicate_of integer)',
+  'TABLE(batch_type text, batch_id integer, status text, created_ts timestamp with time zone, created_by text, job_count bigint, duplicate_of integer, last_change timestamp with time zone, stale boolean, message text)',
   'irp_batch_preflight result');
+SELECT is(pg_get_function_arguments('irp.irp_batch_progress'::regproc),
+  'batch_id integer[]', 'irp_batch_progress arguments');
+SELECT is(pg_get_function_result('irp.irp_batch_progress'::regproc),
+  'TABLE(batch_id integer, status text, total_jobs bigint, counts jsonb, finished_fraction double precision, last_change timestamp with time zone, stale boolean)',
+  'irp_batch_progress result');
+SELECT is(pg_get_function_arguments('irp.irp_stale_batches'::regproc),
+  'older_than interval DEFAULT ''1 day''::interval', 'irp_stale_batches arguments');
+SELECT is(pg_get_function_result('irp.irp_stale_batches'::regproc),
+  'TABLE(batch_id integer, configuration_id integer, batch_type text, status text, last_change timestamp with time zone, idle interval, total_jobs bigint)',
+  'irp_stale_batches result');
 SELECT is(pg_get_function_arguments('irp.irp_ensure_batch'::regproc),
   'batch_type text, configuration_id integer, step_id integer, jobs jsonb DEFAULT NULL::jsonb, request_id uuid DEFAULT NULL::uuid', 'irp_ensure_batch arguments');
 SELECT is(pg_get_function_result('irp.irp_ensure_batch'::regproc),
@@ -137,8 +157,9 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'irp'::regnamespace AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
               AND NOT p.proisstrict),
   ARRAY['irp_batch_audit', 'irp_batch_drop_warning', 'irp_batch_event_guard', 'irp_batch_guard', 'irp_batch_preflight',
-        'irp_cancel_batch',
-        'irp_create_batch', 'irp_ensure_batch', 'irp_get_active_batches_for_config'],
+        'irp_batch_progress', 'irp_cancel_batch',
+        'irp_create_batch', 'irp_ensure_batch', 'irp_get_active_batches_for_config', 'irp_job_progress',
+        'irp_stale_batches'],
   'the SQL API and the triggers are C++ (LANGUAGE C) and not STRICT');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'irp'::regnamespace AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
@@ -160,7 +181,8 @@ SELECT set_eq($$SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depe
         'function irp_batch_preflight(integer,text[])', 'function irp_batch_setup()',
         'function irp_cancel_batch(integer,text)', 'function irp_create_batch(text,integer,integer,boolean,jsonb,uuid)',
         'function irp_ensure_batch(text,integer,integer,jsonb,uuid)',
-        'function irp_get_active_batches_for_config(integer,text)'],
+        'function irp_get_active_batches_for_config(integer,text)',
+        'function irp_batch_progress(integer[])', 'function irp_stale_batches(interval)', 'function irp_job_progress()'],
   'the members of the extension are its functions and its event trigger');
 SELECT is((SELECT extconfig FROM pg_extension WHERE extname = 'irp_batch'), NULL, 'no table is registered with pg_extension_config_dump');
 SELECT set_eq($$SELECT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d
@@ -169,15 +191,17 @@ SELECT set_eq($$SELECT pg_describe_object(d.classid, d.objid, d.objsubid) FROM p
                 WHERE d.deptype = 'n' AND d.classid <> 'pg_event_trigger'::regclass$$,
   ARRAY['trigger irp_batch_guard on table irp_batch', 'trigger irp_batch_audit_insert on table irp_batch',
         'trigger irp_batch_audit_update on table irp_batch', 'trigger irp_batch_audit_delete on table irp_batch',
-        'trigger irp_batch_audit_truncate on table irp_batch', 'trigger irp_batch_event_guard on table irp_batch_event'],
+        'trigger irp_batch_audit_truncate on table irp_batch', 'trigger irp_batch_event_guard on table irp_batch_event',
+        'trigger irp_job_progress_insert on table irp_job', 'trigger irp_job_progress_update on table irp_job',
+        'trigger irp_job_progress_delete on table irp_job'],
   'of the tables, only the triggers depend on the extension');
 SELECT is((SELECT count(*) FROM pg_description d JOIN pg_proc p ON p.oid = d.objoid AND d.classoid = 'pg_proc'::regclass
-            WHERE p.pronamespace = 'irp'::regnamespace), 10::bigint, 'every function has a comment');
+            WHERE p.pronamespace = 'irp'::regnamespace), 13::bigint, 'every function has a comment');
 SELECT is((SELECT evtevent || ' ' || array_to_string(evttags, ',') || ' ' || evtfoid::regproc::text
              FROM pg_event_trigger WHERE evtname = 'irp_batch_drop_warning'),
   'ddl_command_start DROP EXTENSION irp_batch_drop_warning',
   'the drop warning is an event trigger on DROP EXTENSION');
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'irp_batch'), '2.0', 'CREATE EXTENSION installs 2.0');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'irp_batch'), '2.1', 'CREATE EXTENSION installs 2.1');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -10,7 +10,7 @@ shows() { errors_of "$1" | sed 's/^/#     /'; }
 # only_errors LOG REGEX: every error matches REGEX (there is at least one)
 only_errors() { [ -n "$(errors_of "$1")" ] && ! errors_of "$1" | sed -E 's/^[0-9]+ //' | grep -qvE "$2"; }
 has_error() { grep -qF -- "$2" "$1"; }
-trigger_errors='^(function public\.irp_batch_[a-z_]+\(\) does not exist|trigger "irp_batch_event_guard" for table "irp_batch_event" does not exist)$'
+trigger_errors='^(function public\.irp_(batch|job)_[a-z_]+\(\) does not exist|trigger "irp_batch_event_guard" for table "irp_batch_event" does not exist)$'
 
 # 1. pg_dump -n (and -t) leave out CREATE EXTENSION: the functions are not
 # restored, so the triggers on the tables cannot be created; the rows are.
