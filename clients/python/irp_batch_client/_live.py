@@ -512,8 +512,7 @@ def wait_for_batches(batch_ids: Iterable[int], progress: bool = True, timeout: O
 
         def read(which: List[int]) -> Dict[int, Dict[str, Any]]:
             try:
-                with conn.transaction():
-                    return _progress_rows(conn, which, schema)
+                return _progress_rows(conn, which, schema)      # autocommit: a transaction of its own
             except psycopg.Error as e:
                 raise _translate(e) from e
 
