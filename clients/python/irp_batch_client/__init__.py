@@ -51,6 +51,16 @@ Poolers
     connections have ``prepare_threshold=None``, so it works through pgbouncer
     in transaction pooling mode, before 1.21 too.
 
+Live status
+    ``watch()`` yields the server's notifications (channels irp_batch_events
+    and irp_job_progress) as they are committed, ``wait_for_batches()`` shows
+    a progress bar per batch until all have finished, ``plot_history()``
+    draws each batch's life from the audit trail (see _live.py and
+    _history.py). They LISTEN on a connection of their own:
+    ``configure(listen_conninfo=...)`` names the server for it when the
+    other calls go through a pooler in transaction mode. tqdm and matplotlib
+    are imported only when used.
+
 Schema
     The functions are called in the schema the extension is installed in
     (looked up in pg_extension on each call), unless ``schema=`` or
