@@ -55,12 +55,16 @@ struct StatusStatement {
     "(b.status" ACTIVE_STATUS " AND (l.last_change IS NULL OR l.last_change OPERATOR(pg_catalog.<)" \
     " (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => " n "::pg_catalog.float8))))"
 
-/* The counts of the batches listed by the query affected (column batch_id). */
+/* The counts of the batches listed by the query affected (column batch_id). A
+ * LATERAL probe per batch, so that the plan reads idx_job_batch_id whatever
+ * the table's size was when the plan was made (it is kept for the backend's
+ * life): a join could be planned as a scan of all of irp_job. */
 #define JOB_COUNTS(affected)                                                                  \
-    "SELECT a.batch_id, j.status::pg_catalog.text, pg_catalog.count(j.batch_id)"              \
+    "SELECT a.batch_id, c.status::pg_catalog.text, COALESCE(c.n, 0)"                          \
     " FROM (" affected ") a"                                                                  \
-    " LEFT JOIN @extschema@.irp_job j ON j.batch_id OPERATOR(pg_catalog.=) a.batch_id"        \
-    " GROUP BY a.batch_id, j.status ORDER BY a.batch_id, j.status"
+    " LEFT JOIN LATERAL (SELECT j.status, pg_catalog.count(*) AS n FROM @extschema@.irp_job j" \
+    "  WHERE j.batch_id OPERATOR(pg_catalog.=) a.batch_id GROUP BY j.status) c ON true"       \
+    " ORDER BY a.batch_id, c.status"
 
 const StatusStatement statements[] = {
     /* JobCountsInsert */

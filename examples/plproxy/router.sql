@@ -167,7 +167,8 @@ CREATE FUNCTION :"schema".irp_batch_preflight(
     , batch_types      text[]
 )
 RETURNS TABLE (batch_type text, batch_id integer, status text,
-               created_ts timestamptz, created_by text, job_count bigint, duplicate_of integer)
+               created_ts timestamptz, created_by text, job_count bigint, duplicate_of integer,
+               last_change timestamptz, stale boolean, message text)
 LANGUAGE plproxy VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $plproxy$
