@@ -407,7 +407,7 @@ class _DisplayBar:
         elapsed = (self._stopped or time.monotonic()) - self._start
         text = self._format_meter(self.n, self.total, elapsed, ncols=100, prefix=self.desc,
                                   unit="job", postfix=self.status or None)
-        colour = {"COMPLETED": "#31a354", None: "#3182bd"}.get(self.colour, "#de2d26")
+        colour = "#de2d26" if self.colour else "#31a354" if self.status == "COMPLETED" else "#3182bd"
         return {"text/plain": text,
                 "text/html": (f'<div style="font-family: monospace; white-space: pre">'
                               f'<progress value="{self.n}" max="{max(self.total, 1)}" style="width: 20em; '
@@ -469,8 +469,6 @@ class _Bars:
         bar.set_postfix_str(status, refresh=False)
         if status not in ACTIVE_STATUSES and status != "COMPLETED":
             bar.colour = "red"          # FAILED, CANCELLED, DELETED: not a success, even with every job finished
-        elif status == "COMPLETED":
-            bar.colour = "COMPLETED" if isinstance(bar, _DisplayBar) else bar.colour
         bar.refresh()
 
     def close(self) -> None:
