@@ -14,6 +14,8 @@ packages=(
   python3-psycopg                   # README's Python example, the Python client, the stress check
   python3-pytest                    # the Python client's tests
   jupyter-nbconvert python3-ipykernel  # runs the Step 03 notebook headless
+  python3-tqdm python3-ipywidgets   # the client's wait_for_batches(): progress bars, as widgets in notebooks
+  python3-matplotlib                # the client's plot_history(), and docs/history.png
   gnuplot-nox                       # the benchmark's chart
   libipc-run-perl                   # PostgreSQL::Test::Cluster, for the TAP tests in t/
   pgbouncer                         # the Python client's suite through a pooler (test/pgbouncer.sh)

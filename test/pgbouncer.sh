@@ -70,7 +70,14 @@ if [ -z "$pid" ] || ! admin "SHOW VERSION" > /dev/null; then
 fi
 
 # The suite, through pgbouncer. python_client.sh numbers its own lines; they are renumbered after it.
-PGHOST=127.0.0.1 PGPORT=$port IRP_TEST_POOLER=pgbouncer PGPASSWORD= bash test/python_client.sh > "$tmp/suite.log" 2>&1
+# LISTEN needs a session of its own, which transaction pooling cannot give: the
+# client's watch() and wait_for_batches() (the tests and the notebook) LISTEN on
+# the server itself, named by IRP_LISTEN_CONNINFO (configure(listen_conninfo=...)).
+password=${PGPASSWORD:-}
+password=${password//\\/\\\\}
+listen_conninfo="host=$server_host port=$server_port user='$user' password='${password//\'/\\\'}'"
+PGHOST=127.0.0.1 PGPORT=$port IRP_TEST_POOLER=pgbouncer PGPASSWORD= IRP_LISTEN_CONNINFO=$listen_conninfo \
+  bash test/python_client.sh > "$tmp/suite.log" 2>&1
 suite_status=$?
 grep -vE '^1\.\.[0-9]+$' "$tmp/suite.log" | sed -E 's/^(not ok|ok) [0-9]+ - /\1 - pgbouncer: /' > "$tmp/suite.tap"
 

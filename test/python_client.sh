@@ -197,7 +197,8 @@ other_config() {
 }
 
 # run_notebook RUN [VAR=VALUE...]: executes the notebook into $tmp/runRUN.ipynb,
-# and its outputs as plain text into $tmp/runRUN.txt and as HTML into $tmp/runRUN.html.
+# and its outputs as plain text into $tmp/runRUN.txt, as HTML into $tmp/runRUN.html,
+# and the image/png output of the cell that calls plot_history into $tmp/runRUN.png.
 run_notebook() {
   local run=$1
   shift
@@ -205,7 +206,9 @@ run_notebook() {
     $PYTHON -m nbconvert --to notebook --execute --ExecutePreprocessor.timeout=300 \
     --output-dir "$tmp" --output "run$run.ipynb" "$NOTEBOOK" > "$tmp/run$run.log" 2>&1
   local status=$?
-  $PYTHON - "$tmp/run$run.ipynb" "$tmp/run$run.txt" "$tmp/run$run.html" <<'EOF'
+  rm -f "$tmp/run$run.png"
+  $PYTHON - "$tmp/run$run.ipynb" "$tmp/run$run.txt" "$tmp/run$run.html" "$tmp/run$run.png" <<'EOF'
+import base64
 import json
 import sys
 
@@ -223,6 +226,8 @@ for cell in notebook["cells"]:
         else:
             text.append("".join(output.get("data", {}).get("text/plain", "")) + "\n")
             html.append("".join(output.get("data", {}).get("text/html", "")) + "\n")
+            if "plot_history(" in "".join(cell["source"]) and "image/png" in output.get("data", {}):
+                open(sys.argv[4], "wb").write(base64.b64decode("".join(output["data"]["image/png"])))
 open(sys.argv[2], "w", encoding="utf-8").write("".join(text))
 open(sys.argv[3], "w", encoding="utf-8").write("".join(html))
 EOF
@@ -237,6 +242,35 @@ ran() {  # ran RUN STATUS DESCRIPTION
 }
 printed() {  # printed RUN DESCRIPTION PATTERN: the run's plain-text output has a line matching PATTERN
   if grep -qE -- "$3" "$tmp/run$1.txt"; then tap 0 "$2"; else tap 1 "$2" "no line matches: $3"$'\n'"$(cat "$tmp/run$1.txt")"; fi
+}
+# plotted RUN DESCRIPTION: the plot_history cell's output is a PNG image of a plausible size.
+plotted() {
+  local out
+  out=$($PYTHON - "$tmp/run$1.png" 2>&1 <<'EOF'
+import sys
+
+try:
+    data = open(sys.argv[1], "rb").read()
+except OSError:
+    sys.exit("the plot_history cell has no image/png output")
+if data[:8] != b"\x89PNG\r\n\x1a\n":
+    sys.exit("not a PNG")
+width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+print(f"{width}x{height} pixels, {len(data)} bytes")
+sys.exit(0 if width >= 600 and height >= 200 and len(data) > 10000 else 1)
+EOF
+)
+  tap $? "$2" "$out"
+}
+# jobs: "id status,status..." per batch of the configuration, the distinct statuses of its jobs.
+jobs() {
+  sql "SELECT b.id || ' ' || coalesce(string_agg(DISTINCT j.status::text, ',' ORDER BY j.status::text), '-')
+       FROM irp_batch b LEFT JOIN irp_job j ON j.batch_id = b.id WHERE b.configuration_id = $CONFIG
+       GROUP BY b.id ORDER BY b.id"
+}
+# events_of BATCH: that batch's audit events, in order.
+events_of() {
+  sql "SELECT coalesce(string_agg(event, ',' ORDER BY id), '') FROM irp_batch_event WHERE batch_id = $1"
 }
 
 setup=$(psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" 2>&1 &&
@@ -256,6 +290,19 @@ check "run 1 created an EDM_CREATION batch with 3 jobs and a PORTFOLIO_CREATION 
 check "run 1: the audit trail has one CREATED event per batch" "CREATED,CREATED" "$(events)"
 check "run 1 left configuration $OTHER_CONFIG alone" "1 INITIATED" "$(other_config)"
 printed 1 "run 1 reports the two batches it created" "^Step 03 result: created \[$edm, $portfolio\], skipped \[\]$"
+printed 1 "run 1 lists the configuration's batches with their finished jobs" "^$edm +EDM_CREATION +INITIATED +0/3 +[0-9]{4}-"
+printed 1 "run 1 shows a progress bar for the new EDM_CREATION batch, at 0 of 3 jobs" \
+  "batch $edm EDM_CREATION: +0%.* 0/3 .*INITIATED"
+printed 1 "run 1 shows a progress bar for the new PORTFOLIO_CREATION batch, at 0 of 5 jobs" \
+  "batch $portfolio PORTFOLIO_CREATION: +0%.* 0/5 .*INITIATED"
+printed 1 "run 1 (no simulation, IRP_WAIT_SECONDS 0) reports the new batches still active" \
+  "^Step 03 progress: still active after 0 s: \{$edm: 'INITIATED', $portfolio: 'INITIATED'\} \(later steps submit and run them\)$"
+if grep -q SIMULATION "$tmp/run1.txt"; then
+  tap 1 "run 1 runs no simulated job runner" "$(grep SIMULATION "$tmp/run1.txt")"
+else
+  tap 0 "run 1 runs no simulated job runner"
+fi
+plotted 1 "run 1 draws the history plot as an image/png output"
 
 # Run 2: the accidental re-run. It shows the warning and creates nothing.
 run_notebook 2
@@ -272,23 +319,48 @@ if grep -q "<td>$edm</td><td>EDM_CREATION</td><td>INITIATED</td><td>3</td>" "$tm
 else
   tap 1 "run 2's warning table is also HTML" "$(head -c 2000 "$tmp/run2.html")"
 fi
+printed 2 "run 2's warning says when each batch last changed" \
+  "^batch $edm exists \(INITIATED, last activity [0-9]+ (second|minute)s? ago\)$"
 printed 2 "run 2 says confirmation was not given" "^No one to ask .*not confirmed"
 printed 2 "run 2 reports that it created nothing" \
   "^Step 03 result: created \[\], skipped \['EDM_CREATION', 'PORTFOLIO_CREATION'\]$"
+printed 2 "run 2 has no new batch to follow" "^Step 03 progress: nothing was created in this run"
+plotted 2 "run 2 draws the history plot as an image/png output"
 
-# Run 3: confirmed through the parameter, so it creates intentional duplicates.
-run_notebook 3 IRP_CONFIRM_DUPLICATES=yes
-ran 3 $? "run 3 (IRP_CONFIRM_DUPLICATES=yes) executes without error"
+# Run 3: confirmed through the parameter, so it creates intentional duplicates;
+# with the SIMULATED job runner (IRP_SIMULATE_JOBS=yes), which takes the batches
+# this run created, and only those, to COMPLETED while wait_for_batches follows them.
+run_notebook 3 IRP_CONFIRM_DUPLICATES=yes IRP_SIMULATE_JOBS=yes
+ran 3 $? "run 3 (IRP_CONFIRM_DUPLICATES=yes IRP_SIMULATE_JOBS=yes) executes without error"
 mapfile -t new_ids < <(sql "SELECT id FROM irp_batch WHERE configuration_id = $CONFIG AND id NOT IN ($edm, $portfolio) ORDER BY id" 2>/dev/null)
 edm2=${new_ids[0]:-?} portfolio2=${new_ids[1]:-?}
-check "run 3 created one intentional duplicate of each batch, with the same jobs" \
+check "run 3 created one intentional duplicate of each batch, with the same jobs, which the simulation completed" \
   "$after_run1
-$edm2 EDM_CREATION INITIATED $edm 3
-$portfolio2 PORTFOLIO_CREATION INITIATED $portfolio 5" "$(batches)"
+$edm2 EDM_CREATION COMPLETED $edm 3
+$portfolio2 PORTFOLIO_CREATION COMPLETED $portfolio 5" "$(batches)"
+check "run 3: the simulation finished every job of the new batches and none of the others" \
+  "$edm INITIATED
+$portfolio INITIATED
+$edm2 FINISHED
+$portfolio2 FINISHED" "$(jobs)"
 check "run 3: the audit trail records the duplicates as DUPLICATE_CREATED" \
-  "CREATED,CREATED,DUPLICATE_CREATED,DUPLICATE_CREATED" "$(events)"
+  "CREATED,CREATED,DUPLICATE_CREATED,DUPLICATE_CREATED" "$(sql "SELECT string_agg(event, ',' ORDER BY id) FROM irp_batch_event
+     WHERE event LIKE '%CREATED' AND batch_id IN (SELECT id FROM irp_batch WHERE configuration_id = $CONFIG)")"
+check "run 3: each new batch went INITIATED -> ACTIVE -> COMPLETED, in the audit trail" \
+  "DUPLICATE_CREATED,STATUS_CHANGED,STATUS_CHANGED DUPLICATE_CREATED,STATUS_CHANGED,STATUS_CHANGED" \
+  "$(events_of "$edm2") $(events_of "$portfolio2")"
+check "run 3: the batches of run 1 have no new events" "CREATED CREATED" "$(events_of "$edm") $(events_of "$portfolio")"
 printed 3 "run 3 reports the confirmation" "^IRP_CONFIRM_DUPLICATES=yes$"
 printed 3 "run 3 reports the two duplicates it created" "^Step 03 result: created \[$edm2, $portfolio2\], skipped \[\]$"
+printed 3 "run 3 says the job runner is a SIMULATION" "^SIMULATION \(IRP_SIMULATE_JOBS=yes\): .*batches \[$edm2, $portfolio2\]"
+printed 3 "run 3's progress bar of the EDM_CREATION batch reaches 3 of 3 jobs, COMPLETED" \
+  "batch $edm2 EDM_CREATION: +100%.* 3/3 .*COMPLETED"
+printed 3 "run 3's progress bar of the PORTFOLIO_CREATION batch reaches 5 of 5 jobs, COMPLETED" \
+  "batch $portfolio2 PORTFOLIO_CREATION: +100%.* 5/5 .*COMPLETED"
+printed 3 "run 3 reports the progress result: both new batches COMPLETED" \
+  "^Step 03 progress: every new batch has finished: \{$edm2: 'COMPLETED', $portfolio2: 'COMPLETED'\}$"
+printed 3 "run 3 lists all four batches of the configuration" "^$edm2 +EDM_CREATION +INITIATED +0/3 +"
+plotted 3 "run 3 draws the history plot as an image/png output"
 check "run 3 left configuration $OTHER_CONFIG alone" "1 INITIATED" "$(other_config)"
 
 # A confirmation that is neither yes nor no stops the notebook before it creates anything.

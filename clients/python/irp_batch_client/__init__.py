@@ -51,6 +51,16 @@ Poolers
     connections have ``prepare_threshold=None``, so it works through pgbouncer
     in transaction pooling mode, before 1.21 too.
 
+Live status
+    ``watch()`` yields the server's notifications (channels irp_batch_events
+    and irp_job_progress) as they are committed, ``wait_for_batches()`` shows
+    a progress bar per batch until all have finished, ``plot_history()``
+    draws each batch's life from the audit trail (see _live.py and
+    _history.py). They LISTEN on a connection of their own:
+    ``configure(listen_conninfo=...)`` names the server for it when the
+    other calls go through a pooler in transaction mode. tqdm and matplotlib
+    are imported only when used.
+
 Schema
     The functions are called in the schema the extension is installed in
     (looked up in pg_extension on each call), unless ``schema=`` or
@@ -94,16 +104,24 @@ from psycopg.types.json import Jsonb
 
 __all__ = [
     "BatchError",
+    "BatchEvent",
     "BatchNotFoundError",
+    "BatchWaitTimeout",
+    "BatchWatch",
     "DuplicateBatchError",
     "EnsuredBatch",
+    "batch_progress",
     "cancel_batch",
     "configure",
     "connect",
     "create_batch",
     "ensure_batch",
     "get_active_batches_for_config",
+    "get_batches_for_config",
+    "plot_history",
     "preflight",
+    "wait_for_batches",
+    "watch",
 ]
 
 EXTENSION = "irp_batch"
@@ -202,6 +220,20 @@ class BatchNotFoundError(BatchError):
         self.batch_id = batch_id
 
 
+class BatchWaitTimeout(BatchError, TimeoutError):
+    """``wait_for_batches()`` gave up: its timeout passed with batches still active.
+
+    ``active`` is ``{batch_id: status}`` of the batches still INITIATED or
+    ACTIVE, ``statuses`` the status of every batch waited for, at that time.
+    Also a ``TimeoutError``; ``sqlstate`` is None.
+    """
+
+    def __init__(self, message: str, *, active: Dict[int, str], statuses: Dict[int, str], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.active = active
+        self.statuses = statuses
+
+
 class EnsuredBatch(NamedTuple):
     """What ``ensure_batch()`` returns: the batch's id, and whether this call created it."""
 
@@ -218,12 +250,12 @@ DEFAULT_ATTEMPTS = 5
 DEFAULT_BACKOFF = 0.2      # seconds before the second attempt; doubles, up to MAX_BACKOFF
 MAX_BACKOFF = 5.0
 _settings: Dict[str, Any] = {"factory": None, "schema": None, "attempts": DEFAULT_ATTEMPTS,
-                             "backoff": DEFAULT_BACKOFF}
+                             "backoff": DEFAULT_BACKOFF, "listen_factory": None}
 
 
 def configure(conninfo: Optional[str] = None, *, factory: Optional[Callable[[], psycopg.Connection]] = None,
               schema: Optional[str] = None, attempts: int = DEFAULT_ATTEMPTS, backoff: float = DEFAULT_BACKOFF,
-              **connect_kwargs: Any) -> None:
+              listen_conninfo: Optional[str] = None, **connect_kwargs: Any) -> None:
     """Sets how the functions connect when no ``conn=`` is given.
 
     ``configure()``                      libpq's environment (the default)
@@ -232,6 +264,9 @@ def configure(conninfo: Optional[str] = None, *, factory: Optional[Callable[[], 
     ``schema``                           the extension's schema, if it should not be looked up
     ``attempts``, ``backoff``            create_batch/ensure_batch: attempts on connection loss (1: no
                                          retry), and the first wait between them in seconds (doubling)
+    ``listen_conninfo``                  watch() and wait_for_batches(): the server to LISTEN on, when the
+                                         other calls go through a pooler in transaction mode (pgbouncer),
+                                         which cannot keep a LISTEN; with the keyword arguments too
 
     The conninfo may name several hosts: ``"host=a,b target_session_attrs=read-write"``
     reconnects to whichever is the primary after a failover. Each call
@@ -243,6 +278,15 @@ def configure(conninfo: Optional[str] = None, *, factory: Optional[Callable[[], 
         raise ValueError(f"attempts must be a positive integer, not {attempts!r}")
     if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or backoff < 0:
         raise ValueError(f"backoff must be a number of seconds >= 0, not {backoff!r}")
+    listen_factory: Optional[Callable[[], psycopg.Connection]] = None
+    if listen_conninfo is not None:
+        if not isinstance(listen_conninfo, str):
+            raise TypeError(f"listen_conninfo must be a str, not {type(listen_conninfo).__name__}")
+        listen_kwargs = dict(connect_kwargs)
+
+        def listen_factory() -> psycopg.Connection:
+            return psycopg.connect(listen_conninfo, autocommit=True, **listen_kwargs)
+
     if factory is None:
         conninfo_ = conninfo or ""
         connect_kwargs.setdefault("prepare_threshold", None)   # pgbouncer before 1.21
@@ -252,6 +296,7 @@ def configure(conninfo: Optional[str] = None, *, factory: Optional[Callable[[], 
 
     with _lock:
         _settings["factory"] = factory
+        _settings["listen_factory"] = listen_factory
         _settings["schema"] = schema
         _settings["attempts"] = attempts
         _settings["backoff"] = float(backoff)
@@ -264,6 +309,18 @@ def connect() -> psycopg.Connection:
     try:
         if factory is None:
             return psycopg.connect("", autocommit=True, prepare_threshold=None)
+        return factory()
+    except psycopg.Error as e:
+        raise _translate(e) from e
+
+
+def _listen_connect() -> psycopg.Connection:
+    """A new connection to LISTEN on: ``listen_conninfo`` if configured, else as connect()."""
+    with _lock:
+        factory = _settings["listen_factory"]
+    if factory is None:
+        return connect()
+    try:
         return factory()
     except psycopg.Error as e:
         raise _translate(e) from e
@@ -287,8 +344,8 @@ def _transaction(conn: Optional[psycopg.Connection]) -> Iterator[psycopg.Connect
         raise _translate(e) from e
 
 
-def _function(conn: psycopg.Connection, name: str, schema: Optional[str]) -> sql.Composable:
-    """The qualified name of one of the extension's functions."""
+def _schema(conn: psycopg.Connection, schema: Optional[str]) -> str:
+    """The extension's schema: ``schema``, else configure()'s, else looked up in pg_extension."""
     if schema is None:
         with _lock:
             schema = _settings["schema"]
@@ -302,7 +359,12 @@ def _function(conn: psycopg.Connection, name: str, schema: Optional[str]) -> sql
             raise BatchError(f"the {EXTENSION} extension is not installed in database {database!r}",
                              hint=f"CREATE EXTENSION {EXTENSION}; as a superuser, or connect to another database")
         schema = row[0]
-    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+    return schema
+
+
+def _function(conn: psycopg.Connection, name: str, schema: Optional[str]) -> sql.Composable:
+    """The qualified name of one of the extension's functions (or tables)."""
+    return sql.SQL("{}.{}").format(sql.Identifier(_schema(conn, schema)), sql.Identifier(name))
 
 
 #
@@ -525,6 +587,10 @@ def get_active_batches_for_config(configuration_id: int, batch_type: Optional[st
             return cur.execute(query, params, prepare=False).fetchall()
 
 
+PREFLIGHT_KEYS = ("batch_type", "batch_id", "status", "created_ts", "created_by", "job_count", "duplicate_of",
+                  "last_change", "stale", "message")
+
+
 def preflight(configuration_id: int, batch_types: Iterable[str], *, schema: Optional[str] = None,
               conn: Optional[psycopg.Connection] = None) -> List[Dict[str, Any]]:
     """What already exists before a step creates batches of ``batch_types``.
@@ -532,18 +598,29 @@ def preflight(configuration_id: int, batch_types: Iterable[str], *, schema: Opti
     One dict per row of ``irp_batch_preflight``: for each type in the order
     given, one per active batch, oldest first, or one with ``batch_id`` None
     if the type has none. Keys: ``batch_type``, ``batch_id``, ``status``,
-    ``created_ts``, ``created_by``, ``job_count``, ``duplicate_of``.
+    ``created_ts``, ``created_by``, ``job_count``, ``duplicate_of``, and from
+    server 2.1 on ``last_change`` (the last change to the batch, its jobs or
+    its audit trail), ``stale`` (no change for ``irp_batch.stale_after``,
+    1 day by default) and ``message`` (what to tell the user: ``"batch 7
+    exists (INITIATED, last activity 5 minutes ago)"``, or for a stale one
+    ``"batch 7 has had no activity for 26 hours; cancel it with ..."``);
+    these three are None from older servers (and PL/Proxy routers).
     """
     if batch_types is None or isinstance(batch_types, (str, bytes)):
         raise TypeError("batch_types must be a list of str")
     types = [_text("batch_types[]", t) for t in batch_types]
     with _transaction(conn) as c:
-        query = sql.SQL("SELECT batch_type, batch_id, status::text AS status, created_ts, created_by,"
-                        " job_count, duplicate_of FROM {}(%s::integer, %s::text[])").format(
+        # Every column the server has: 2.1 added last_change, stale and message.
+        query = sql.SQL("SELECT * FROM {}(%s::integer, %s::text[])").format(
             _function(c, "irp_batch_preflight", schema))
         with c.cursor(row_factory=dict_row) as cur:
-            return cur.execute(query, (_integer("configuration_id", configuration_id), types),
+            rows = cur.execute(query, (_integer("configuration_id", configuration_id), types),
                                prepare=False).fetchall()
+    result = [{key: row.get(key) for key in PREFLIGHT_KEYS} for row in rows]
+    for row in result:
+        if row["status"] is not None:
+            row["status"] = str(row["status"])      # 1.x: the enum, as text
+    return result
 
 
 def cancel_batch(batch_id: int, reason: str = "Cancelled by user", *, schema: Optional[str] = None,
@@ -558,3 +635,10 @@ def cancel_batch(batch_id: int, reason: str = "Cancelled by user", *, schema: Op
     with _transaction(conn) as c:
         query = sql.SQL("SELECT {}(%s::integer, %s::text)").format(_function(c, "irp_cancel_batch", schema))
         return c.execute(query, params, prepare=False).fetchone()[0]
+
+
+# Live status (LISTEN/NOTIFY, tqdm) and the history plot (matplotlib): their
+# optional dependencies are imported when used, not here.
+from ._live import (BatchEvent, BatchWatch, batch_progress, get_batches_for_config,  # noqa: E402
+                    wait_for_batches, watch)
+from ._history import plot_history  # noqa: E402

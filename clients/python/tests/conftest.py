@@ -18,6 +18,10 @@ import irp_batch_client
 
 # A statement that waits longer than this is a bug (a lock never released).
 OPTIONS = "-c statement_timeout=60s -c lock_timeout=30s"
+# Where watch() and wait_for_batches() LISTEN: the server itself when libpq's
+# environment names a pooler in transaction mode (test/pgbouncer.sh sets it),
+# which cannot keep a LISTEN; else the same server as every call.
+LISTEN_CONNINFO = os.environ.get("IRP_LISTEN_CONNINFO")
 
 
 def admin_connection():
@@ -42,7 +46,7 @@ def database():
 @pytest.fixture(autouse=True)
 def client(database):
     """The module, configured to connect to the session's database."""
-    irp_batch_client.configure(dbname=database, options=OPTIONS)
+    irp_batch_client.configure(dbname=database, options=OPTIONS, listen_conninfo=LISTEN_CONNINFO)
     yield irp_batch_client
     irp_batch_client.configure()
 

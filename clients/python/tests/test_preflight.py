@@ -5,11 +5,17 @@ one row per active batch, oldest first, or one row with NULL batch_id if it
 has none; the same input rules as the other functions.
 """
 
+import re
+import time
+
+import psycopg
 import pytest
 
 import irp_batch_client as irp
+from conftest import OPTIONS
 
-KEYS = ["batch_type", "batch_id", "status", "created_ts", "created_by", "job_count", "duplicate_of"]
+KEYS = ["batch_type", "batch_id", "status", "created_ts", "created_by", "job_count", "duplicate_of",
+        "last_change", "stale", "message"]
 
 def current_user(db):
     return db.execute("SELECT current_user").fetchone()[0]
@@ -82,3 +88,21 @@ def test_runs_in_the_extensions_schema_whatever_the_search_path(db, database, co
     batch_id = irp.create_batch("EDM_CREATION", config_id, step_id)
     irp.configure(dbname=database, options="-c search_path=pg_catalog")
     assert [r["batch_id"] for r in irp.preflight(config_id, ["EDM_CREATION"])] == [batch_id]
+
+def test_last_activity_and_stale_batches(database, config_id, step_id):
+    """Server 2.1: each active batch's last change, and a stale one's message says how to cancel it."""
+    batch_id = irp.create_batch("EDM_CREATION", config_id, step_id, jobs=[{"edm": "A"}])
+    [row] = irp.preflight(config_id, ["EDM_CREATION"])
+    assert (row["batch_id"], row["stale"]) == (batch_id, False)
+    assert row["last_change"] is not None
+    assert row["message"].startswith(f"batch {batch_id} exists (INITIATED, last activity ")
+    time.sleep(1.2)
+    with psycopg.connect(dbname=database, autocommit=True, options=OPTIONS) as c:
+        with c.transaction():
+            c.execute("SET LOCAL irp_batch.stale_after = 1")     # seconds; SET LOCAL: pooler-safe
+            [row] = irp.preflight(config_id, ["EDM_CREATION"], conn=c)
+    assert row["stale"] is True
+    assert re.match(rf"batch {batch_id} has had no activity for \d+ seconds?; "
+                    rf"cancel it with SELECT irp_cancel_batch\({batch_id}, ", row["message"]), row["message"]
+    [none] = irp.preflight(config_id, ["PORTFOLIO_CREATION"])
+    assert (none["batch_id"], none["last_change"], none["stale"], none["message"]) == (None, None, None, None)
