@@ -55,7 +55,7 @@ UPDATE_PIECES = extension/triggers.sql extension/api.sql extension/setup.sql
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
-REGRESS = scenario direct_dml bad_input audit audit_writer direct_paths trigger_safety schema security search_path preflight request_id drop_guard upgrade adopt bulk_load progress
+REGRESS = scenario direct_dml bad_input audit audit_writer direct_paths direct_parity trigger_safety schema security search_path preflight request_id drop_guard upgrade adopt bulk_load progress
 REGRESS_OPTS = --inputdir=. --encoding=UTF8
 
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out

@@ -6,7 +6,8 @@
  * idx_job_batch_id, read with the statement's snapshot as the query would
  * (the function is STABLE). Where that would not read what the query reads
  * (row-level security on either table, a missing SELECT privilege, either
- * index missing or not yet valid) it runs the query through SPI instead.
+ * index missing, not yet valid, or partial in a way that leaves out rows the
+ * query reads) it runs the query through SPI instead.
  */
 #include <algorithm>
 #include <cstring>
@@ -20,16 +21,23 @@ extern "C" {
 #include "access/tableam.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_enum.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type_d.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "utils/array.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -81,6 +89,42 @@ Relation open_index(Oid nsp, const char* name, Relation heap, AttrNumber first_c
     return index;
 }
 
+/*
+ * Whether index holds every active row (status INITIATED or ACTIVE) of
+ * heap: it has no predicate, or one that the query's own condition on
+ * status implies, as the planner decides when it may use a partial index.
+ */
+bool holds_active_rows(Relation index, Relation heap, AttrNumber status)
+{
+    List* predicate = RelationGetIndexPredicate(index);
+    if (predicate == NIL)
+        return true;
+    const Oid enum_type = TupleDescAttr(RelationGetDescr(heap), status - 1)->atttypid;
+    const Oid array_type = get_array_type(enum_type);
+    const TypeCacheEntry* type = lookup_type_cache(enum_type, TYPECACHE_EQ_OPR);
+    if (!OidIsValid(array_type) || !OidIsValid(type->eq_opr))
+        return false;
+    Datum labels[2];
+    const char* names[] = {"INITIATED", "ACTIVE"};
+    for (int i = 0; i < 2; ++i) {
+        HeapTuple tuple = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(enum_type), CStringGetDatum(names[i]));
+        if (!HeapTupleIsValid(tuple))
+            return false;
+        labels[i] = ObjectIdGetDatum(reinterpret_cast<Form_pg_enum>(GETSTRUCT(tuple))->oid);
+        ReleaseSysCache(tuple);
+    }
+    ArrayType* array = construct_array(labels, 2, enum_type, sizeof(Oid), true, TYPALIGN_INT);
+    ScalarArrayOpExpr* active = makeNode(ScalarArrayOpExpr);
+    active->opno = type->eq_opr;
+    active->opfuncid = get_opcode(type->eq_opr);
+    active->useOr = true;
+    active->inputcollid = InvalidOid;
+    active->args = list_make2(makeVar(1, status, enum_type, -1, InvalidOid, 0),
+                              makeConst(array_type, -1, InvalidOid, -1, PointerGetDatum(array), false, false));
+    active->location = -1;
+    return predicate_implied_by(predicate, list_make1(active), false);
+}
+
 /* Whether the current user reads rel as the query would: SELECT granted, no row-level security. */
 bool readable_as_query(Relation rel)
 {
@@ -124,7 +168,9 @@ bool read_directly(Oid nsp, std::int32_t configuration_id, Datum batch_type, Vec
     bool ok = t.relid != InvalidOid && job_batch_id > 0 && (created_type == TIMESTAMPTZOID || created_type == TIMESTAMPOID) &&
               readable_as_query(batches) && readable_as_query(jobs) &&
               (active = open_index(nsp, "idx_batch_active", batches, static_cast<AttrNumber>(t.configuration_id))) != nullptr &&
+              holds_active_rows(active, batches, static_cast<AttrNumber>(t.status)) &&
               (by_batch = open_index(nsp, "idx_job_batch_id", jobs, job_batch_id)) != nullptr &&
+              RelationGetIndexPredicate(by_batch) == NIL &&
               (batch_type == 0 || (active->rd_index->indnkeyatts >= 2 && active->rd_index->indkey.values[1] == t.batch_type));
     if (ok) {
         const Snapshot snapshot = GetActiveSnapshot();

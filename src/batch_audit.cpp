@@ -206,7 +206,8 @@ bool write_events_directly(TriggerData* td, const BatchTable& t, EventTable* eve
     TransitionRows rows(main, desc);
     if (is_update) {
         TransitionRows old_rows(td->tg_oldtable, desc);
-        if (tuplestore_tuple_count(main) > 1 && !pairs_ascend(old_rows, rows, t.id)) {
+        /* Always: a single row whose id changed must not be paired either. */
+        if (!pairs_ascend(old_rows, rows, t.id)) {
             old_rows.close();
             rows.close();
             return false;

@@ -46,7 +46,7 @@ AttrNumber column(Relation rel, const char* name, Oid type)
 bool own_guard(const Trigger& t, void* arg)
 {
     const Oid nsp = *static_cast<const Oid*>(arg);
-    if (TRIGGER_FOR_ROW(t.tgtype) || get_func_namespace(t.tgfoid) != nsp)
+    if (TRIGGER_FOR_ROW(t.tgtype) || t.tgqual != nullptr || get_func_namespace(t.tgfoid) != nsp)
         return false;
     const char* name = get_func_name(t.tgfoid);
     return name != nullptr && std::strcmp(name, "irp_batch_event_guard") == 0;

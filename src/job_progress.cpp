@@ -5,8 +5,8 @@
  * batch_id updated), with the batch's job counts by status after the
  * statement. The counts are read through idx_job_batch_id, batch by batch,
  * with a snapshot taken after the statement; where that cannot be done (an
- * UPDATE that changed ids, the index missing or being built) one query per
- * statement reads the counts of all those batches.
+ * UPDATE that changed ids, the index missing, being built or partial) one
+ * query per statement reads the counts of all those batches.
  */
 extern "C" {
 #include "postgres.h"
@@ -24,6 +24,7 @@ extern "C" {
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 }
@@ -157,7 +158,7 @@ bool count_directly(Relation jobs, Oid nsp, const JobColumns& c, const Vector<st
     const Form_pg_index form = index->rd_index;
     if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != BTREE_AM_OID || !form->indislive ||
         !form->indisready || !form->indisvalid || form->indrelid != RelationGetRelid(jobs) ||
-        form->indkey.values[0] != c.batch_id) {
+        form->indkey.values[0] != c.batch_id || RelationGetIndexPredicate(index) != NIL) {
         relation_close(index, AccessShareLock);
         return false;
     }

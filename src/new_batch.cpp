@@ -9,6 +9,7 @@
 extern "C" {
 #include "access/table.h"
 #include "catalog/pg_trigger.h"
+#include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -102,8 +103,9 @@ bool own_batch_trigger(const Trigger& t, void* arg)
         return false;
     if (std::strcmp(name, "irp_batch_guard") == 0)
         return TRIGGER_FOR_ROW(t.tgtype) && TRIGGER_FOR_BEFORE(t.tgtype);
+    /* A WHEN condition on it would decide whether the event is written: the statement decides then. */
     if (std::strcmp(name, "irp_batch_audit") != 0 || TRIGGER_FOR_ROW(t.tgtype) || !TRIGGER_FOR_AFTER(t.tgtype) ||
-        t.tgnewtable == nullptr || std::strcmp(t.tgnewtable, "new_rows") != 0)
+        t.tgnewtable == nullptr || std::strcmp(t.tgnewtable, "new_rows") != 0 || t.tgqual != nullptr)
         return false;
     if (trigger_fires(t))
         ++own->audits;
@@ -130,9 +132,14 @@ DirectBatch open_batch_table(Oid nsp, bool with_request_id)
         table_close(rel, NoLock);
         return d;
     }
-    d.rel = rel;
     d.audited = own.audits == 1;
     d.events = get_relname_relid("irp_batch_event", nsp);
+    if (d.audited && !OidIsValid(d.events)) {
+        /* The statement's audit trigger reports the missing table. */
+        table_close(rel, NoLock);
+        return d;
+    }
+    d.rel = rel;
     return d;
 }
 
@@ -161,7 +168,12 @@ std::int32_t insert_batch_row(const DirectBatch& d, const NewBatch& b, Datum act
     };
     set(t.step_id, Int32GetDatum(b.step_id));
     set(t.configuration_id, Int32GetDatum(b.configuration_id));
-    set(t.batch_type, b.batch_type);
+    /* A varchar(n) column gets its length checked, as the statement's assignment does (22001). */
+    const Form_pg_attribute type_att = TupleDescAttr(slot->tts_tupleDescriptor, t.batch_type - 1);
+    set(t.batch_type, type_att->atttypid == VARCHAROID && type_att->atttypmod >= 0
+                          ? DirectFunctionCall3(varchar, b.batch_type, Int32GetDatum(type_att->atttypmod),
+                                                BoolGetDatum(false))
+                          : b.batch_type);
     if (b.duplicate_of)
         set(t.duplicate_of, Int32GetDatum(*b.duplicate_of));
     else

@@ -5,6 +5,8 @@
  */
 #include "row_insert.hpp"
 
+#include <cstdint>
+
 extern "C" {
 #include "access/tableam.h"
 #include "catalog/pg_class.h"
@@ -14,10 +16,12 @@ extern "C" {
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"
+#include "parser/parse_coerce.h"
 #include "rewrite/rewriteHandler.h"
 #include "rewrite/rowsecurity.h"
 #include "utils/acl.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -28,60 +32,117 @@ namespace irp {
 
 namespace {
 
-/* The planned defaults and CHECK constraints of one table. */
-struct PlannedTable {
+/*
+ * The column defaults and CHECK constraints of one table, read from their
+ * stored text (stringToNode) but not planned: planning (constant folding,
+ * inlining SQL functions, whose EXECUTE privilege it checks) happens for
+ * each statement, as the current user, as PostgreSQL does it.
+ */
+struct ParsedTable {
     Oid relid = InvalidOid;
-    int natts = 0;
     int ndefaults = 0;
     AttrNumber* default_columns = nullptr;
     Expr** defaults = nullptr;
     int nchecks = 0;
     Expr** checks = nullptr; /* in the order of the relcache's TupleConstr.check */
     MemoryContext memory = nullptr; /* all of the above */
+    bool kept = false;              /* in the cache; else the caller deletes memory */
 };
 
 /* The extension writes three tables: a few entries suffice. */
 constexpr int cache_size = 8;
-PlannedTable cache[cache_size];
-bool callbacks_registered = false;
+ParsedTable cache[cache_size];
+bool callback_registered = false;
+/* Counts relcache invalidations: an entry parsed while one arrived is not kept. */
+std::uint64_t invalidations = 0;
 
-/* Forgets every planned table. Safe at any time: an open RowTarget has copies. */
+/* Forgets every parsed table. Safe at any time: an open RowTarget has copies. */
 void forget_all()
 {
-    for (PlannedTable& p : cache) {
+    for (ParsedTable& p : cache) {
         if (p.memory != nullptr)
             MemoryContextDelete(p.memory);
-        p = PlannedTable{};
+        p = ParsedTable{};
     }
 }
 
 /* Relcache callback: a table changed (InvalidOid: every table). */
 void relation_changed(Datum, Oid relid)
 {
-    for (PlannedTable& p : cache) {
-        if (relid == InvalidOid || p.relid == relid)
+    ++invalidations;
+    for (const ParsedTable& p : cache) {
+        if (relid == InvalidOid || p.relid == relid) {
             forget_all(); /* rare: start over rather than track each entry's memory */
+            return;
+        }
     }
 }
 
-/* Syscache callback: a function changed; a planned expression may have inlined it. */
-void function_changed(Datum, int, uint32) { forget_all(); }
+/*
+ * The default of column att as an INSERT that leaves it out gets it: its
+ * default expression, or for a column of a domain type without one a NULL
+ * checked against the domain (as the rewriter makes it); nullptr: NULL.
+ */
+Node* column_default(Relation rel, Form_pg_attribute att)
+{
+    Node* value = build_column_default(rel, att->attnum);
+    if (value != nullptr || get_typtype(att->atttypid) != TYPTYPE_DOMAIN)
+        return value;
+    value = reinterpret_cast<Node*>(makeConst(att->atttypid, -1, att->attcollation, att->attlen, 0, true,
+                                              att->attbyval));
+    return coerce_to_domain(value, InvalidOid, -1, att->atttypid, COERCION_IMPLICIT, COERCE_IMPLICIT_CAST, -1,
+                            false);
+}
 
-/* The planned defaults and checks of rel, from the cache or planned now. */
-const PlannedTable& planned(Relation rel)
+/*
+ * The parsed defaults and checks of rel, from the cache or parsed now, in a
+ * context that the caller's ends with unless the entry is kept (a failure
+ * while parsing leaks nothing). Copy what you need before anything that can
+ * take a lock: an invalidation may free a kept entry.
+ */
+ParsedTable parsed(Relation rel)
 {
     const Oid relid = RelationGetRelid(rel);
-    for (const PlannedTable& p : cache) {
+    for (const ParsedTable& p : cache) {
         if (p.relid == relid)
             return p;
     }
-    if (!callbacks_registered) {
+    if (!callback_registered) {
         CacheRegisterRelcacheCallback(relation_changed, 0);
-        CacheRegisterSyscacheCallback(PROCOID, function_changed, 0);
-        callbacks_registered = true;
+        callback_registered = true;
     }
-    PlannedTable* slot = nullptr;
-    for (PlannedTable& p : cache) {
+    const std::uint64_t seen = invalidations;
+    ParsedTable fresh;
+    fresh.memory = AllocSetContextCreate(CurrentMemoryContext, "irp_batch parsed defaults and checks",
+                                         ALLOCSET_SMALL_SIZES);
+    const MemoryContext outer = MemoryContextSwitchTo(fresh.memory);
+    const TupleDesc desc = RelationGetDescr(rel);
+    fresh.default_columns = static_cast<AttrNumber*>(palloc(sizeof(AttrNumber) * (desc->natts + 1)));
+    fresh.defaults = static_cast<Expr**>(palloc(sizeof(Expr*) * (desc->natts + 1)));
+    for (int i = 0; i < desc->natts; ++i) {
+        const Form_pg_attribute att = TupleDescAttr(desc, i);
+        if (att->attisdropped || att->attgenerated)
+            continue;
+        Node* value = column_default(rel, att);
+        if (value == nullptr)
+            continue;
+        fresh.default_columns[fresh.ndefaults] = static_cast<AttrNumber>(i + 1);
+        fresh.defaults[fresh.ndefaults] = reinterpret_cast<Expr*>(value);
+        ++fresh.ndefaults;
+    }
+    const TupleConstr* constr = desc->constr;
+    fresh.nchecks = constr != nullptr ? constr->num_check : 0;
+    fresh.checks = static_cast<Expr**>(palloc(sizeof(Expr*) * (fresh.nchecks + 1)));
+    for (int i = 0; i < fresh.nchecks; ++i)
+        fresh.checks[i] = static_cast<Expr*>(stringToNode(constr->check[i].ccbin));
+    MemoryContextSwitchTo(outer);
+    fresh.relid = relid;
+    if (invalidations != seen)
+        return fresh; /* maybe parsed from a stale description: used once, not kept */
+    MemoryContextSetParent(fresh.memory, CacheMemoryContext);
+    fresh.kept = true;
+    ParsedTable* slot = nullptr;
+    for (ParsedTable& p : cache) {
         if (p.relid == InvalidOid) {
             slot = &p;
             break;
@@ -91,37 +152,8 @@ const PlannedTable& planned(Relation rel)
         forget_all();
         slot = &cache[0];
     }
-    /* Built in a context of its own, entered in the cache only when complete:
-     * an invalidation while it is built (catalog look-ups take locks) cannot
-     * free it under construction. */
-    PlannedTable fresh;
-    fresh.memory = AllocSetContextCreate(CacheMemoryContext, "irp_batch planned defaults and checks",
-                                         ALLOCSET_SMALL_SIZES);
-    const MemoryContext outer = MemoryContextSwitchTo(fresh.memory);
-    const TupleDesc desc = RelationGetDescr(rel);
-    fresh.natts = desc->natts;
-    fresh.default_columns = static_cast<AttrNumber*>(palloc(sizeof(AttrNumber) * (desc->natts + 1)));
-    fresh.defaults = static_cast<Expr**>(palloc(sizeof(Expr*) * (desc->natts + 1)));
-    for (int i = 0; i < desc->natts; ++i) {
-        const Form_pg_attribute att = TupleDescAttr(desc, i);
-        if (att->attisdropped || att->attgenerated)
-            continue;
-        Node* value = build_column_default(rel, i + 1);
-        if (value == nullptr)
-            continue;
-        fresh.default_columns[fresh.ndefaults] = static_cast<AttrNumber>(i + 1);
-        fresh.defaults[fresh.ndefaults] = expression_planner(reinterpret_cast<Expr*>(value));
-        ++fresh.ndefaults;
-    }
-    const TupleConstr* constr = desc->constr;
-    fresh.nchecks = constr != nullptr ? constr->num_check : 0;
-    fresh.checks = static_cast<Expr**>(palloc(sizeof(Expr*) * (fresh.nchecks + 1)));
-    for (int i = 0; i < fresh.nchecks; ++i)
-        fresh.checks[i] = expression_planner(static_cast<Expr*>(stringToNode(constr->check[i].ccbin)));
-    MemoryContextSwitchTo(outer);
-    fresh.relid = relid; /* last: a failure above leaves the entry empty */
     *slot = fresh;
-    return *slot;
+    return fresh;
 }
 
 /* Whether trigger t is a row trigger of one of PostgreSQL's foreign keys. */
@@ -165,7 +197,9 @@ bool plain_insert_target(Relation rel, OwnTrigger own_trigger, void* arg)
             !own_trigger(t, arg))
             return false;
     }
-    return pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) == ACLCHECK_OK;
+    /* INSERT, and SELECT as the statement's RETURNING needs (each: pg_class_aclcheck takes any of several). */
+    return pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) == ACLCHECK_OK &&
+           pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) == ACLCHECK_OK;
 }
 
 RowTarget* open_row_target(Relation rel)
@@ -174,12 +208,14 @@ RowTarget* open_row_target(Relation rel)
     const MemoryContext outer = MemoryContextSwitchTo(estate->es_query_cxt);
     auto* target = static_cast<RowTarget*>(palloc(sizeof(RowTarget)));
     /*
-     * First, copies of the planned defaults and checks, before anything that
+     * First, copies of the parsed defaults and checks, before anything that
      * can take a lock: taking one accepts invalidation messages, which may
      * make the cache forget the entry (a REINDEX CONCURRENTLY elsewhere
-     * does), and the entry must not be read after that.
+     * does), and the entry must not be read after that. They are planned
+     * below, for this statement and as the current user, as PostgreSQL
+     * plans a table's checks for each INSERT.
      */
-    const PlannedTable& plan = planned(rel);
+    const ParsedTable plan = parsed(rel);
     const int nchecks = plan.nchecks;
     Expr** checks = static_cast<Expr**>(palloc(sizeof(Expr*) * (nchecks + 1)));
     for (int i = 0; i < nchecks; ++i)
@@ -191,6 +227,8 @@ RowTarget* open_row_target(Relation rel)
         target->default_columns[i] = plan.default_columns[i];
         defaults[i] = static_cast<Expr*>(copyObjectImpl(plan.defaults[i]));
     }
+    if (!plan.kept)
+        MemoryContextDelete(plan.memory); /* parsed for this statement only */
 
     /* The executor state of one INSERT into rel, as the apply worker makes it. */
     RangeTblEntry* rte = makeNode(RangeTblEntry);
@@ -210,7 +248,7 @@ RowTarget* open_row_target(Relation rel)
     if (nchecks > 0 && rel->rd_att->constr != nullptr && nchecks == rel->rd_att->constr->num_check) {
         info->ri_ConstraintExprs = static_cast<ExprState**>(palloc(sizeof(ExprState*) * nchecks));
         for (int i = 0; i < nchecks; ++i)
-            info->ri_ConstraintExprs[i] = ExecInitExpr(checks[i], nullptr);
+            info->ri_ConstraintExprs[i] = ExecPrepareExpr(checks[i], estate);
     }
     target->rel = rel;
     target->estate = estate;
@@ -218,7 +256,7 @@ RowTarget* open_row_target(Relation rel)
     target->slot = table_slot_create(rel, &estate->es_tupleTable);
     target->defaults = static_cast<ExprState**>(palloc(sizeof(ExprState*) * (target->ndefaults + 1)));
     for (int i = 0; i < target->ndefaults; ++i)
-        target->defaults[i] = ExecInitExpr(defaults[i], nullptr);
+        target->defaults[i] = ExecPrepareExpr(defaults[i], estate);
     MemoryContextSwitchTo(outer);
     /* AFTER row triggers (foreign key checks) are queued for this level and fired at close. */
     AfterTriggerBeginQuery();

@@ -7,13 +7,15 @@
  *
  * What it saves over an INSERT statement is the statement: parsing or plan
  * look-up, executor start-up, and PostgreSQL's re-reading of the table's
- * CHECK constraints and column defaults for each statement (stringToNode of
- * their stored text, then planning). The defaults and checks are planned
- * once per backend and kept until the table or any function changes
- * (relcache and pg_proc invalidation).
+ * CHECK constraints and column defaults from their stored text for each
+ * statement (stringToNode). The parsed trees are kept per backend until the
+ * table changes (relcache invalidation); they are planned for each
+ * statement as the current user (EXECUTE privileges of inlined functions
+ * checked as an INSERT checks them). A column of a domain type left out
+ * gets a NULL checked against the domain, as the rewriter gives it.
  *
  * What an INSERT statement runs and this does not: statement triggers,
- * rules, row-level security policies, the privilege check. Callers take
+ * rules, row-level security policies, the privilege checks. Callers take
  * this way only where none of these applies (plain_insert_target()), and
  * otherwise run their INSERT statement.
  */
@@ -37,7 +39,8 @@ using OwnTrigger = bool (*)(const Trigger& trigger, void* arg);
 /*
  * Whether an INSERT into rel by the current user runs nothing but what a
  * RowTarget runs: rel is a plain table without rules and without row-level
- * security for the current user, the user may insert into it, and every
+ * security for the current user, the user may insert into it and read it
+ * (as the statement's RETURNING needs), and every
  * enabled INSERT trigger is a row trigger of PostgreSQL's own foreign keys
  * or one that own_trigger(trigger, arg) accepts. Call through pg().
  */
