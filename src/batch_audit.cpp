@@ -56,8 +56,10 @@ PendingCancel pending_cancel;
  */
 void refuse_untrusted_triggers(Oid events, Oid owner)
 {
-    Relation rel = table_open(events, AccessShareLock);
-    const TriggerDesc* triggers = rel->trigdesc;
+    /* The lock the INSERT takes, which keeps CREATE TRIGGER out; a copy of the
+     * triggers, since a catalog look-up below may rebuild the relcache entry. */
+    Relation rel = table_open(events, RowExclusiveLock);
+    const TriggerDesc* triggers = CopyTriggerDesc(rel->trigdesc);
     for (int i = 0; triggers != nullptr && i < triggers->numtriggers; ++i) {
         const Trigger& t = triggers->triggers[i];
         if (t.tgenabled == TRIGGER_DISABLED)

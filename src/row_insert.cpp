@@ -190,7 +190,8 @@ bool plain_insert_target(Relation rel, OwnTrigger own_trigger, void* arg)
     if (form->relkind != RELKIND_RELATION || form->relhasrules ||
         check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
         return false;
-    const TriggerDesc* triggers = rel->trigdesc;
+    /* A copy: own_trigger's catalog look-ups may accept an invalidation that rebuilds rel's entry. */
+    const TriggerDesc* triggers = CopyTriggerDesc(rel->trigdesc);
     for (int i = 0; triggers != nullptr && i < triggers->numtriggers; ++i) {
         const Trigger& t = triggers->triggers[i];
         if (t.tgenabled != TRIGGER_DISABLED && TRIGGER_FOR_INSERT(t.tgtype) && !foreign_key_trigger(t) &&
