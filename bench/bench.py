@@ -265,6 +265,9 @@ def step_check():
 # ---------------------------------------------------------------- insert
 
 
+TABLE_ALONE = "extension's table, no trigger"
+
+
 def step_insert():
     create_database("irp_bench", [EXT, PLPG, BARE, NOGUARD])
     conn = connect("irp_bench")
@@ -277,8 +280,20 @@ def step_insert():
             return timed(conn, body) / n
         return run
 
+    def table_alone(r):
+        """The extension's table with its indexes and no trigger (session_replication_role = replica):
+        what its rows cost before the guard and the audit."""
+        body = ("PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);"
+                f" INSERT INTO {EXT}.irp_batch (step_id, configuration_id, batch_type)"
+                f" SELECT 1, {r * n} + g, 'TABLE_ALONE' FROM generate_series(1, {n}) g;"
+                " PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);")
+        return timed(conn, body) / n
+
     names = [NOGUARD, BARE, PLPG, EXT]
-    samples = interleave([(s, variant(s)) for s in names], ROUNDS)
+    samples = interleave([(s, variant(s)) for s in names] + [(TABLE_ALONE, table_alone)], ROUNDS)
+    conn.execute("SET session_replication_role = replica")
+    conn.execute(f"DELETE FROM {EXT}.irp_batch WHERE batch_type = 'TABLE_ALONE'")
+    conn.execute("RESET session_replication_role")
     for schema in (EXT, PLPG):
         batches, events = conn.execute(
             f"SELECT (SELECT count(*) FROM {schema}.irp_batch), (SELECT count(*) FROM {schema}.irp_batch_event)"
@@ -290,7 +305,8 @@ def step_insert():
     target("insert path: extension / PL/pgSQL baseline", *vs_plpg, 0.35)
     target("insert path: extension / bare unique index", *vs_bare, 2.0)
     RESULTS["insert"] = {"rows_per_statement": n, "unit": "µs per row", "samples": samples,
-                         "ext_vs_plpgsql": vs_plpg, "ext_vs_bare": vs_bare}
+                         "ext_vs_plpgsql": vs_plpg, "ext_vs_bare": vs_bare,
+                         "table_alone_vs_bare": ratio(samples, TABLE_ALONE, BARE)}
 
 
 # ---------------------------------------------------------------- create
@@ -778,7 +794,8 @@ def report(mach):
     w("| --- | --- | --- | --- |")
     for t in TARGETS:
         if t["ratio"] is None:
-            w(f"| {t['target']} | see below | yes | {'yes' if t['met'] else '**no**'} |")
+            w(f"| {t['target']} | {t.get('text', 'see below')} | {'bounded' if 'text' in t else 'yes'} | "
+              f"{'yes' if t['met'] else '**no**'} |")
         else:
             w(f"| {t['target']} | {t['ratio']:.2f}× ({t['low']:.2f}–{t['high']:.2f}) | "
               f"{'≥' if t.get('at_least') else '≤'} {t['limit']}× | "
@@ -797,6 +814,10 @@ def report(mach):
         w("| --- | --- | --- | --- | --- | --- |")
         w(f"| {fmt(median(sm[NOGUARD]), 2)} | {fmt(median(sm[BARE]), 2)} | {fmt(median(sm[PLPG]), 2)} | "
           f"{fmt(median(sm[EXT]), 2)} | {fmt_ratio(d['ext_vs_plpgsql'])} | {fmt_ratio(d['ext_vs_bare'])} |")
+        if TABLE_ALONE in sm:
+            w(f"\nThe extension's table alone, with its indexes and no trigger (`session_replication_role = "
+              f"replica`): {fmt(median(sm[TABLE_ALONE]), 2)} µs per row, "
+              f"{fmt_ratio(d['table_alone_vs_bare'])} the bare unique index.")
         w("\n*no guard*: the table without any partial index or trigger; *bare unique index*: only "
           "`idx_batch_unique_active` (no trigger, no audit row); the baseline and the extension also write "
           "one audit row per batch.\n")
@@ -875,15 +896,20 @@ def report(mach):
     if "memory" in RESULTS:
         m = RESULTS["memory"]["by_rows"]
         w("## Backend memory of one large `INSERT ... SELECT` into `irp_batch` (peak growth, MiB)\n")
-        w("| rows | bare unique index | extension | extension − bare | per 1,000 rows, extension − bare |")
-        w("| --- | --- | --- | --- | --- |")
-        for rows, v in sorted(m.items()):
-            bare, ext = v[BARE]["peak_growth_kib"] / 1024, v[EXT]["peak_growth_kib"] / 1024
-            w(f"| {rows:,} | {bare:.1f} | {ext:.1f} | {ext - bare:.1f} | {(ext - bare) * 1000 / rows:.3f} |")
+        w("| rows | bare unique index | extension, notify off | extension, notify on | off − bare | on − bare, per row |")
+        w("| --- | --- | --- | --- | --- | --- |")
+        for rows, v in sorted(m.items(), key=lambda kv: int(kv[0])):
+            bare = v[BARE]["peak_growth_kib"] / 1024
+            off, on = v["ext_notify_off"]["peak_growth_kib"] / 1024, v["ext_notify_on"]["peak_growth_kib"] / 1024
+            w(f"| {int(rows):,} | {bare:.1f} | {off:.1f} | {on:.1f} | {off - bare:.1f} | "
+              f"{(on - bare) * 1024 * 1024 / int(rows):.0f} bytes |")
         w("\nThe growth of the backend's private resident memory (`RssAnon` in `/proc/PID/status`, sampled "
-          "every 2 ms; shared buffers are not in it) from before the statement to its peak, in a fresh "
-          "backend per statement. Both tables have the foreign key `duplicate_of`, whose check PostgreSQL "
-          "queues as one after-trigger event per row; transition tables spill to disk beyond `work_mem`.\n")
+          "every 2 ms; shared buffers are not in it) from before the statement to its peak, commit included, "
+          "in a fresh backend per statement. Both tables have the foreign key `duplicate_of`, whose check "
+          "PostgreSQL queues as one after-trigger event per row; transition tables spill to disk beyond "
+          "`work_mem`. With `irp_batch.notify` on, every event's message is kept until commit, when "
+          "PostgreSQL takes it into its own list of the transaction's notifications, as it does for any "
+          "`NOTIFY`: that memory grows with the events.\n")
 
     if "notify" in RESULTS:
         d = RESULTS["notify"]
@@ -1024,13 +1050,16 @@ def peak_during(pid, work):
 
 
 def step_memory():
-    """Peak backend memory of one INSERT ... SELECT of many rows: the bare table vs. the extension."""
+    """Peak backend memory of one INSERT ... SELECT of many rows: the bare table vs. the extension,
+    with irp_batch.notify off and on (each event's message is kept until commit, as NOTIFY does)."""
     ensure_database("irp_bench", [EXT, PLPG, BARE, NOGUARD])
     out = {}
     for rows in MEMORY_ROWS:
-        for schema in (BARE, EXT):
+        for variant, schema, notify in ((BARE, BARE, "off"), ("ext_notify_off", EXT, "off"),
+                                        ("ext_notify_on", EXT, "on")):
             conn = connect("irp_bench")   # a fresh backend: its memory is this statement's alone
             pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            conn.execute(f"SET irp_batch.notify = {notify}")
             conn.execute("SELECT 1 FROM pg_catalog.pg_class LIMIT 1")   # caches warm
             growth, seconds = peak_during(pid, lambda: conn.execute(
                 f"INSERT INTO {schema}.irp_batch (step_id, configuration_id, batch_type)"
@@ -1043,9 +1072,15 @@ def step_memory():
             conn.execute(f"VACUUM {schema}.irp_batch, {schema}.irp_batch_event" if schema == EXT
                          else f"VACUUM {schema}.irp_batch")
             conn.close()
-            out.setdefault(rows, {})[schema] = {"peak_growth_kib": growth, "seconds": seconds}
-            log(f"memory: {rows:,} rows into {schema}: peak +{growth / 1024:.1f} MiB in {seconds:.1f} s")
+            out.setdefault(rows, {})[variant] = {"peak_growth_kib": growth, "seconds": seconds}
+            log(f"memory: {rows:,} rows, {variant}: peak +{growth / 1024:.1f} MiB in {seconds:.1f} s")
     RESULTS["memory"] = {"rows": MEMORY_ROWS, "by_rows": out}
+    small, large = min(MEMORY_ROWS), max(MEMORY_ROWS)
+    extra = {n: (out[n]["ext_notify_off"]["peak_growth_kib"] - out[n][BARE]["peak_growth_kib"]) for n in (small, large)}
+    # Bounded: the extension's memory beyond the bare table's does not grow with the rows (within 2 MiB).
+    TARGETS.append({"target": f"memory of one INSERT ... SELECT, extension (notify off) − bare: {small:,} vs. {large:,} rows",
+                    "ratio": None, "low": None, "high": None, "limit": None,
+                    "met": extra[large] <= extra[small] + 2048, "text": f"+{extra[small] / 1024:.1f} / +{extra[large] / 1024:.1f} MiB"})
 
 
 # ---------------------------------------------------------------- main
