@@ -36,6 +36,7 @@ extern "C" {
 #include "pg_guard.hpp"
 #include "problem.hpp"
 #include "queries.hpp"
+#include "transition_rows.hpp"
 
 namespace irp {
 
@@ -83,34 +84,6 @@ void refuse_untrusted_triggers(Oid events, Oid owner)
 }
 
 /* ---- Writing the events without SQL (event_writer.hpp) ---- */
-
-/* A transition table read from its start, with a read pointer of its own. */
-class TransitionRows {
-public:
-    TransitionRows(Tuplestorestate* rows, TupleDesc desc)
-        : rows_(rows), slot_(MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple)),
-          pointer_(tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND))
-    {
-        rewind();
-    }
-    void rewind()
-    {
-        tuplestore_select_read_pointer(rows_, pointer_);
-        tuplestore_rescan(rows_);
-    }
-    /* The next row (the slot), or nullptr at the end. */
-    TupleTableSlot* next()
-    {
-        tuplestore_select_read_pointer(rows_, pointer_);
-        return tuplestore_gettupleslot(rows_, true, false, slot_) ? slot_ : nullptr;
-    }
-    void close() { ExecDropSingleTupleTableSlot(slot_); }
-
-private:
-    Tuplestorestate* rows_;
-    TupleTableSlot* slot_;
-    int pointer_;
-};
 
 std::int32_t int4_of(TupleTableSlot* slot, int attnum, bool* isnull)
 {
@@ -301,23 +274,13 @@ Datum audit_statement(FunctionCallInfo fcinfo)
     /* The statement's last row is in the indexes: its key's claim can go. */
     release_claim();
     Query query = Query::AuditTruncate;
-    bool has_transition_tables = true;
-    if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) {
+    if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
         query = table.request_id != 0 ? Query::AuditInsertRequest : Query::AuditInsert;
-        has_transition_tables = td->tg_newtable != nullptr;
-    } else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) {
+    else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
         query = Query::AuditUpdate;
-        has_transition_tables = td->tg_oldtable != nullptr && td->tg_newtable != nullptr;
-    } else if (TRIGGER_FIRED_BY_DELETE(td->tg_event)) {
+    else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
         query = Query::AuditDelete;
-        has_transition_tables = td->tg_oldtable != nullptr;
-    }
-    const Trigger* trigger = td->tg_trigger;
-    auto named = [](const char* name, const char* expected) {
-        return name == nullptr || std::strcmp(name, expected) == 0;
-    };
-    if (!has_transition_tables || !named(trigger->tgoldtable, "old_rows") ||
-        !named(trigger->tgnewtable, "new_rows")) {
+    if (!has_named_transition_tables(td)) {
         throw trigger_misuse("irp_batch_audit() needs the statement's transition tables, named old_rows and new_rows",
                              {}, "Create its triggers with REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows.");
     }

@@ -38,36 +38,13 @@ extern "C" {
 #include "pg_guard.hpp"
 #include "queries.hpp"
 #include "status_queries.hpp"
+#include "transition_rows.hpp"
 
 namespace irp {
 
 namespace {
 
 /* ---- Counting without SQL ---- */
-
-/* A transition table read from its start, with a read pointer of its own. */
-class Rows {
-public:
-    Rows(Tuplestorestate* rows, TupleDesc desc)
-        : rows_(rows), slot_(MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple)),
-          pointer_(tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND))
-    {
-        tuplestore_select_read_pointer(rows_, pointer_);
-        tuplestore_rescan(rows_);
-    }
-    /* The next row (the slot), or nullptr at the end. */
-    TupleTableSlot* next()
-    {
-        tuplestore_select_read_pointer(rows_, pointer_);
-        return tuplestore_gettupleslot(rows_, true, false, slot_) ? slot_ : nullptr;
-    }
-    void close() { ExecDropSingleTupleTableSlot(slot_); }
-
-private:
-    Tuplestorestate* rows_;
-    TupleTableSlot* slot_;
-    int pointer_;
-};
 
 /* The columns of irp_job the counts read. */
 struct JobColumns {
@@ -94,7 +71,7 @@ bool affected_batches(TriggerData* td, const JobColumns& c, Vector<std::int32_t>
     const TupleDesc desc = RelationGetDescr(td->tg_relation);
     bool paired = true;
     if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) {
-        Rows old_rows(td->tg_oldtable, desc), new_rows(td->tg_newtable, desc);
+        TransitionRows old_rows(td->tg_oldtable, desc), new_rows(td->tg_newtable, desc);
         for (;;) {
             TupleTableSlot* o = old_rows.next();
             TupleTableSlot* n = new_rows.next();
@@ -123,7 +100,7 @@ bool affected_batches(TriggerData* td, const JobColumns& c, Vector<std::int32_t>
         old_rows.close();
         new_rows.close();
     } else {
-        Rows rows(TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_newtable : td->tg_oldtable, desc);
+        TransitionRows rows(TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_newtable : td->tg_oldtable, desc);
         while (TupleTableSlot* r = rows.next())
             add_batch(batches, r, c.batch_id);
         rows.close();
@@ -216,20 +193,11 @@ Datum job_progress(FunctionCallInfo fcinfo)
         throw trigger_misuse("irp_job_progress() fires only on the irp_job table of the irp_batch extension",
                              "The table it fired on is another table.");
     StatusQuery query = StatusQuery::JobCountsInsert;
-    bool has_transition_tables = td->tg_newtable != nullptr;
-    if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) {
+    if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
         query = StatusQuery::JobCountsUpdate;
-        has_transition_tables = td->tg_oldtable != nullptr && td->tg_newtable != nullptr;
-    } else if (TRIGGER_FIRED_BY_DELETE(td->tg_event)) {
+    else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
         query = StatusQuery::JobCountsDelete;
-        has_transition_tables = td->tg_oldtable != nullptr;
-    }
-    const Trigger* trigger = td->tg_trigger;
-    auto named = [](const char* name, const char* expected) {
-        return name == nullptr || std::strcmp(name, expected) == 0;
-    };
-    if (!has_transition_tables || !named(trigger->tgoldtable, "old_rows") ||
-        !named(trigger->tgnewtable, "new_rows")) {
+    if (!has_named_transition_tables(td)) {
         throw trigger_misuse("irp_job_progress() needs the statement's transition tables, named old_rows and new_rows",
                              {}, "Create its triggers with REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows.");
     }
