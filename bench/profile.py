@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench/profile.py: where the extension's time goes, for one workload.
 
-    bash bench/run.sh profile insert|create|cancel|cancel_big [seconds]
+    bash bench/run.sh profile insert|create|active|cancel|cancel_big [seconds]
 
 Run through bench/run.sh, which starts the throwaway cluster (here with
 pg_stat_statements, tracking nested statements). Loads the workload's tables,
@@ -34,6 +34,8 @@ WORKLOADS = {
     "cancel": (500, "one irp_cancel_batch of a batch with 10 jobs",
                "FOR b IN {first} + {n} * 500 .. {first} + {n} * 500 + 499 LOOP"
                " PERFORM irp_ext.irp_cancel_batch(b, 'profile'); END LOOP;"),
+    "active": (1000, "one irp_get_active_batches_for_config of a configuration with 3 active batches and 5 jobs",
+               "FOR i IN 1..1000 LOOP PERFORM count(*) FROM irp_ext.irp_get_active_batches_for_config(42); END LOOP;"),
     "cancel_big": (1, "one irp_cancel_batch of a batch with 100,000 jobs",
                    "PERFORM irp_ext.irp_cancel_batch({first} + {n}, 'profile');"),
 }
@@ -44,13 +46,26 @@ INTERESTING = [
     "claim_key", "AfterTriggerEndQuery", "ExecConstraints", "stringToNode", "ExecInsertIndexTuples",
     "heap_insert", "heap_update", "heap_lock_tuple", "jsonb_build_object", "jsonb_strip_nulls", "jsonb_agg",
     "ExecHashJoin", "SeqNext", "standard_ExecutorStart", "standard_ExecutorEnd", "GetCachedPlan",
-    "tuplestore_puttupleslot", "SPI_connect", "SPI_finish",
+    "tuplestore_puttupleslot", "SPI_connect", "SPI_finish", "irp_get_active_batches_for_config",
+    "index_getnext_slot", "SPI_execute_plan", "ExecInitFunctionScan", "tuplestore_putvalues",
 ]
 
 
 def load(conn, workload, calls):
     """Tables for `calls` runs of the workload (cancel: history plus the batches to cancel)."""
     if workload in ("insert", "create"):
+        return 0
+    if workload == "active":
+        # 1,000 finished batches of other configurations, and configuration 42's
+        # three active batches (one an intentional duplicate) with 5 jobs.
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("INSERT INTO irp_ext.irp_batch (id, step_id, configuration_id, batch_type, status)"
+                     " SELECT b, 1, b, 'HISTORY', 'COMPLETED' FROM generate_series(1000, 2000) b")
+        conn.execute("RESET session_replication_role")
+        conn.execute("SELECT irp_ext.irp_create_batch('EDM_CREATION', 42, 3, false, '[{\"a\": 1}, {\"a\": 2}, {\"a\": 3}]')")
+        conn.execute("SELECT irp_ext.irp_create_batch('PORTFOLIO_CREATION', 42, 3, false, '[{\"a\": 1}, {\"a\": 2}]')")
+        conn.execute("SELECT irp_ext.irp_create_batch('EDM_CREATION', 42, 3, true)")
+        conn.execute("VACUUM (ANALYZE) irp_ext.irp_batch, irp_ext.irp_job")
         return 0
     per_batch, batches = (10, 500 * calls) if workload == "cancel" else (100000, calls)
     conn.execute("SET session_replication_role = replica")
@@ -77,7 +92,7 @@ def main():
     if workload not in WORKLOADS:
         sys.exit(f"profile: workload is one of {', '.join(WORKLOADS)}")
     per_block, what, body = WORKLOADS[workload]
-    blocks = {"insert": 400, "create": 200, "cancel": 60, "cancel_big": max(2, int(seconds))}[workload]
+    blocks = {"insert": 400, "create": 200, "active": 400, "cancel": 60, "cancel_big": max(2, int(seconds))}[workload]
     out = os.environ.get("BENCH_OUT", os.path.join(HERE, "results"))
     os.makedirs(out, exist_ok=True)
     data = os.path.join(out, f"perf-{workload}.data")
