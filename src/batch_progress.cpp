@@ -31,19 +31,7 @@ namespace {
 Datum batch_ids_arg(FunctionCallInfo fcinfo, int n, std::string_view function, std::string_view name)
 {
     require_not_null(PG_ARGISNULL(n), function, name);
-    struct Elements {
-        Datum array;
-        int dims;
-        Datum* values;
-        bool* nulls;
-        int count;
-    };
-    const Elements e = pg([fcinfo, n] {
-        ArrayType* a = PG_GETARG_ARRAYTYPE_P(n);
-        Elements out{PointerGetDatum(a), ARR_NDIM(a), nullptr, nullptr, 0};
-        deconstruct_array(a, INT4OID, sizeof(int32), true, TYPALIGN_INT, &out.values, &out.nulls, &out.count);
-        return out;
-    });
+    const ArrayArg e = array_arg(fcinfo, n, INT4OID, sizeof(int32), true, TYPALIGN_INT);
     if (e.dims > 1)
         batch_ids_not_a_list(name);
     for (int i = 0; i < e.count; ++i) {

@@ -64,22 +64,20 @@ TextArg batch_type_arg(FunctionCallInfo fcinfo, int n, std::string_view function
     return arg;
 }
 
+ArrayArg array_arg(FunctionCallInfo fcinfo, int n, Oid elem, int elem_len, bool by_value, char align)
+{
+    return pg([=] {
+        ArrayType* a = PG_GETARG_ARRAYTYPE_P(n);
+        ArrayArg out{PointerGetDatum(a), ARR_NDIM(a), nullptr, nullptr, 0};
+        deconstruct_array(a, elem, elem_len, by_value, align, &out.values, &out.nulls, &out.count);
+        return out;
+    });
+}
+
 Datum batch_types_arg(FunctionCallInfo fcinfo, int n, std::string_view function)
 {
     require_not_null(PG_ARGISNULL(n), function, "batch_types");
-    struct Elements {
-        Datum array;
-        int dims;
-        Datum* values;
-        bool* nulls;
-        int count;
-    };
-    const Elements e = pg([fcinfo, n] {
-        ArrayType* a = PG_GETARG_ARRAYTYPE_P(n);
-        Elements out{PointerGetDatum(a), ARR_NDIM(a), nullptr, nullptr, 0};
-        deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &out.values, &out.nulls, &out.count);
-        return out;
-    });
+    const ArrayArg e = array_arg(fcinfo, n, TEXTOID, -1, false, TYPALIGN_INT);
     if (e.dims > 1)
         invalid_batch_types(Text("batch_types must be a one-dimensional array."));
     for (int i = 0; i < e.count; ++i) {

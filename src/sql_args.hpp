@@ -41,6 +41,18 @@ TextArg batch_type_arg(FunctionCallInfo fcinfo, int n, std::string_view function
  */
 Datum batch_types_arg(FunctionCallInfo fcinfo, int n, std::string_view function);
 
+/* An array argument, deconstructed (palloc'd in the call's memory). */
+struct ArrayArg {
+    Datum array;
+    int dims;
+    Datum* values;
+    bool* nulls;
+    int count;
+};
+
+/* Argument n, an array of element type elem (not NULL: the caller checks), deconstructed. */
+ArrayArg array_arg(FunctionCallInfo fcinfo, int n, Oid elem, int elem_len, bool by_value, char align);
+
 /* Whether argument n is NULL. */
 inline bool arg_is_null(FunctionCallInfo fcinfo, int n) { return PG_ARGISNULL(n); }
 
