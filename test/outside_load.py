@@ -132,6 +132,15 @@ def main():
             recorded = conn.execute(
                 "SELECT script, sqlstate, message, count(*) FROM load.errors WHERE isolation = %s"
                 " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", (level,)).fetchall()
+            # Everything known of an error the check does not expect, for whoever reads a failure.
+            for script, state, message, detail, context, batch in conn.execute(
+                    "SELECT script, sqlstate, message, detail, context, batch FROM load.errors"
+                    " WHERE isolation = %s AND NOT ((sqlstate = '23505' AND message LIKE %s AND script <> ALL(%s))"
+                    " OR (sqlstate = '23514' AND message = %s AND script = 'move')) LIMIT 5",
+                    (level, DUPLICATE_MESSAGE + "%", list(NEVER_FAIL), RULE2_MESSAGE)).fetchall():
+                print(f"# unexpected {script} error on batch {batch}: {state} {message}")
+                print(f"#   detail: {detail}")
+                print("#   context: " + " | ".join((context or "").splitlines()))
         by_state = Counter()
         unexpected = []
         for script, state, message, n in recorded:

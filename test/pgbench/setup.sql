@@ -9,7 +9,10 @@ CREATE TABLE load.errors (
     script    text NOT NULL,
     isolation text NOT NULL,
     sqlstate  text NOT NULL,
-    message   text NOT NULL
+    message   text NOT NULL,
+    detail    text,             -- the error's DETAIL and where it was raised, for
+    context   text,             -- an unexpected error's report
+    batch     int               -- the batch the operation aimed at, if any
 );
 -- The hot keys: configurations 1 and 2, two batch types each.
 CREATE FUNCTION load.configuration(k int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 1 + (k - 1) / 2 $$;
@@ -76,5 +79,12 @@ EXCEPTION
     WHEN serialization_failure OR deadlock_detected THEN
         RAISE;
     WHEN OTHERS THEN
-        INSERT INTO load.errors VALUES (script, current_setting('transaction_isolation'), SQLSTATE, SQLERRM);
+        DECLARE
+            err_detail text;
+            err_context text;
+        BEGIN
+            GET STACKED DIAGNOSTICS err_detail = PG_EXCEPTION_DETAIL, err_context = PG_EXCEPTION_CONTEXT;
+            INSERT INTO load.errors VALUES (script, current_setting('transaction_isolation'), SQLSTATE, SQLERRM,
+                                            err_detail, err_context, victim);
+        END;
 END $$;
