@@ -21,6 +21,7 @@ OBJS = \
 	src/row_insert.o \
 	src/event_writer.o \
 	src/event_details.o \
+	src/usable_index.o \
 	src/batch_audit.o \
 	src/event_guard.o \
 	src/drop_guard.o \

@@ -51,6 +51,7 @@ extern "C" {
 #include "queries.hpp"
 #include "result_set.hpp"
 #include "sql_args.hpp"
+#include "usable_index.hpp"
 
 namespace irp {
 
@@ -69,25 +70,6 @@ struct ActiveRow {
     std::int32_t duplicate_of;
     bool duplicate_of_null;
 };
-
-/* Opens index name of schema nsp on heap if it is valid and its first key column is first_column; else nullptr. */
-Relation open_index(Oid nsp, const char* name, Relation heap, AttrNumber first_column)
-{
-    const Oid oid = get_relname_relid(name, nsp);
-    if (!OidIsValid(oid))
-        return nullptr;
-    Relation index = try_relation_open(oid, AccessShareLock);
-    if (index == nullptr)
-        return nullptr;
-    const Form_pg_index form = index->rd_index;
-    if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != BTREE_AM_OID || !form->indislive ||
-        !form->indisready || !form->indisvalid || form->indrelid != RelationGetRelid(heap) ||
-        form->indkey.values[0] != first_column) {
-        relation_close(index, AccessShareLock);
-        return nullptr;
-    }
-    return index;
-}
 
 /*
  * Whether index holds every active row (status INITIATED or ACTIVE) of
@@ -167,9 +149,9 @@ bool read_directly(Oid nsp, std::int32_t configuration_id, Datum batch_type, Vec
     Relation active = nullptr, by_batch = nullptr;
     bool ok = t.relid != InvalidOid && job_batch_id > 0 && (created_type == TIMESTAMPTZOID || created_type == TIMESTAMPOID) &&
               readable_as_query(batches) && readable_as_query(jobs) &&
-              (active = open_index(nsp, "idx_batch_active", batches, static_cast<AttrNumber>(t.configuration_id))) != nullptr &&
+              (active = open_usable_index(nsp, "idx_batch_active", batches, static_cast<AttrNumber>(t.configuration_id))) != nullptr &&
               holds_active_rows(active, batches, static_cast<AttrNumber>(t.status)) &&
-              (by_batch = open_index(nsp, "idx_job_batch_id", jobs, job_batch_id)) != nullptr &&
+              (by_batch = open_usable_index(nsp, "idx_job_batch_id", jobs, job_batch_id)) != nullptr &&
               RelationGetIndexPredicate(by_batch) == NIL &&
               (batch_type == 0 || (active->rd_index->indnkeyatts >= 2 && active->rd_index->indkey.values[1] == t.batch_type));
     if (ok) {

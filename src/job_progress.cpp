@@ -39,6 +39,7 @@ extern "C" {
 #include "queries.hpp"
 #include "status_queries.hpp"
 #include "transition_rows.hpp"
+#include "usable_index.hpp"
 
 namespace irp {
 
@@ -124,27 +125,20 @@ struct Tally {
  * cannot be read (missing, or being built): then the SQL counts. Call
  * through pg(), as irp_job's owner.
  */
-bool count_directly(Relation jobs, Oid nsp, const JobColumns& c, const Vector<std::int32_t>& batches)
+bool count_directly(Relation jobs, Oid nsp, const JobColumns& c, const Vector<std::int32_t>& batches,
+                    Vector<Tally>& tallies, Vector<StatusCount>& counts)
 {
-    const Oid index_oid = get_relname_relid("idx_job_batch_id", nsp);
-    if (!OidIsValid(index_oid))
-        return false;
-    Relation index = try_relation_open(index_oid, AccessShareLock);
+    Relation index = open_usable_index(nsp, "idx_job_batch_id", jobs, c.batch_id);
     if (index == nullptr)
         return false;
-    const Form_pg_index form = index->rd_index;
-    if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != BTREE_AM_OID || !form->indislive ||
-        !form->indisready || !form->indisvalid || form->indrelid != RelationGetRelid(jobs) ||
-        form->indkey.values[0] != c.batch_id || RelationGetIndexPredicate(index) != NIL) {
-        relation_close(index, AccessShareLock);
+    if (RelationGetIndexPredicate(index) != NIL) { /* a partial index leaves jobs out */
+        index_close(index, AccessShareLock);
         return false;
     }
     CommandCounterIncrement();
     PushActiveSnapshot(GetTransactionSnapshot());
     const Snapshot snapshot = GetActiveSnapshot();
     TupleTableSlot* slot = table_slot_create(jobs, nullptr);
-    Vector<Tally> tallies;
-    Vector<StatusCount> counts;
     for (const std::int32_t batch : batches) {
         tallies.clear();
         ScanKeyData key;
@@ -209,16 +203,19 @@ Datum job_progress(FunctionCallInfo fcinfo)
     /* Without SQL when the transition tables pair up and idx_job_batch_id can be read. */
     {
         RunAs as_owner(owner);
+        /* Made here, outside pg(): a PostgreSQL error must not skip their destructors. */
+        Vector<std::int32_t> batches;
+        Vector<Tally> tallies;
+        Vector<StatusCount> counts;
         Relation jobs = td->tg_relation;
         if (pg([&] {
                 const JobColumns c{get_attnum(relid, "id"), get_attnum(relid, "batch_id"),
                                    get_attnum(relid, "status")};
                 if (c.id <= 0 || c.batch_id <= 0 || c.status <= 0)
                     return false;
-                Vector<std::int32_t> batches;
                 if (!affected_batches(td, c, batches))
                     return false;
-                return batches.empty() || count_directly(jobs, nsp, c, batches);
+                return batches.empty() || count_directly(jobs, nsp, c, batches, tallies, counts);
             }))
             return PointerGetDatum(nullptr);
     }
