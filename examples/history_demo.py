@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Plays a day of Step 03 for one configuration, sped up, and draws it with plot_history().
 
-Makes docs/history.png (README, "Live batch status"). Everything is real: the
+Makes docs/history.png (docs/python.md, "Live batch status in Python"). Everything is real: the
 extension's functions and triggers write the audit trail, roles of their own
 are its actors, and a stand-in job runner (a SIMULATION: it only changes
 statuses) moves jobs; the time axis is therefore seconds, not hours.

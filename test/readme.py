@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Runs README.md's examples against the test cluster and checks what they
 print: the psql session of "Getting started", the Python example (twice),
-irp_batch_setup()'s answer shown in "Installation", and the steps of "Adopting
-an existing IRP database" on the fixture database (the report lists exactly
-what the install refuses).
+irp_batch_setup()'s answer shown in "Installation", and the steps of
+docs/adoption.md ("Adopting an existing IRP database", section "Steps") on the
+fixture database (the report lists exactly what the install refuses).
 Connects through libpq's environment (PGHOST, PGPORT, PGUSER); prints TAP."""
 import contextlib
 import io
@@ -15,6 +15,7 @@ import sys
 import psycopg
 
 README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "README.md")
+ADOPTION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "adoption.md")
 DATABASE = "irp_batch_readme"
 
 results = []
@@ -51,9 +52,9 @@ def check_psql_session(readme):
           "Getting started: the cancel returns true", out.stdout[-300:])
 
 
-def check_adoption(readme):
-    """ "Adopting an existing IRP database": the report, the fix and the install, as written."""
-    section = readme[readme.index("### Adopting an existing IRP database"):]
+def check_adoption(adoption):
+    """docs/adoption.md, "Steps": the report, the fix and the install, as written."""
+    section = adoption[adoption.index("\n## Steps\n"):]
     report, resolve, install = re.findall(r"```sql\n(.*?)```", section, re.S)[:3]
     fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
     fresh_database()
@@ -102,7 +103,7 @@ def check_adoption(readme):
 def main():
     readme = open(README).read()
     check_psql_session(readme)
-    check_adoption(readme)
+    check_adoption(open(ADOPTION).read())
     block = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
     check('psycopg.connect("dbname=irp")' in block, "the example connects with psycopg.connect(\"dbname=irp\")")
     code = block.replace('psycopg.connect("dbname=irp")', f'psycopg.connect("dbname={DATABASE}")')

@@ -6,7 +6,7 @@
 -- active EDM_CREATION batch for configuration 2 (id 13, after batch 4).
 INSERT INTO irp_batch (step_id, configuration_id, batch_type, status, notes, created_ts, updated_ts)
 VALUES (2, 2, 'EDM_CREATION', 'INITIATED', 're-run by mistake', '2025-10-01 12:00', '2025-10-01 12:00');
--- README's adoption walkthrough: report the duplicates, keep the oldest batch
+-- The adoption walkthrough (docs/adoption.md, Steps): report the duplicates, keep the oldest batch
 -- of each key, cancel the newer ones.
 SELECT configuration_id, batch_type, count(*) AS active_batches,
        string_agg(format('%s (%s, created %s)', id, status, created_ts), ', ' ORDER BY created_ts, id) AS batches

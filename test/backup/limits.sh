@@ -1,6 +1,6 @@
 # Sourced by test/backup.sh after the matrix: the limits, which are
 # PostgreSQL's own for any extension. Each asserts what happens and prints the
-# restore's distinct errors as diagnostics ("# "), for README's limits table.
+# restore's distinct errors as diagnostics ("# "), for the limits of docs/backups.md.
 # Uses the fresh source irp_bk_fresh, its snapshot and its -Fc dump.
 
 fsrc=irp_bk_fresh fsnap=$tmp/fresh.snap fdump=$tmp/fresh.fc
