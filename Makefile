@@ -7,23 +7,33 @@
 
 EXTENSION  = irp_batch
 MODULE_big = irp_batch
+# The pure rules (src/rules/): plain C++ that includes no PostgreSQL header
+# (the rules check below compiles them without PostgreSQL's headers; the unit
+# tests in test/unit/ run them without a server).
+RULES_OBJS = \
+	src/rules/text.o \
+	src/rules/problem.o \
+	src/rules/guard_rules.o \
+	src/rules/arg_rules.o \
+	src/rules/audit_events.o \
+	src/rules/payload.o \
+	src/rules/status_text.o
 OBJS = \
+	$(RULES_OBJS) \
 	src/irp_batch.o \
 	src/pg_guard.o \
 	src/queries.o \
 	src/sql_args.o \
-	src/batch_rules.o \
 	src/batch_table.o \
 	src/key_claim.o \
 	src/batch_guard.o \
-	src/audit_events.o \
 	src/enum_labels.o \
 	src/row_insert.o \
 	src/event_writer.o \
 	src/event_details.o \
 	src/usable_index.o \
 	src/batch_audit.o \
-	src/event_guard.o \
+	src/audit_table_guard.o \
 	src/drop_guard.o \
 	src/drop_warning.o \
 	src/new_batch.o \
@@ -35,11 +45,9 @@ OBJS = \
 	src/ensure_batch.o \
 	src/request_claim.o \
 	src/status_queries.o \
-	src/payload.o \
 	src/notifications.o \
 	src/job_progress.o \
-	src/batch_progress.o \
-	src/status_text.o
+	src/batch_progress.o
 # Install scripts (extension/). Those of released versions (1.0 to 2.0) are
 # kept exactly as released: 2.0's two were assembled by make from the pieces
 # as they were at its release (their first line still says so) and are now
@@ -53,6 +61,7 @@ CODE_PIECES = extension/triggers.sql extension/api.sql extension/drop_warning.sq
 # What an update from the previous version runs again: the code, but the
 # event trigger, which it has.
 UPDATE_PIECES = extension/triggers.sql extension/api.sql extension/setup.sql
+EXTRA_CLEAN = src/rules/pure.stamp
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 
 # pg_regress suites: sql/NAME.sql, expected/NAME.out
@@ -87,8 +96,16 @@ include $(PGXS)
 # JIT inlining; clang needs the same language level (its default is C++14).
 BITCODE_CXXFLAGS += -std=c++17
 
+# The rules check: src/rules/ compiles without PostgreSQL's headers, so no
+# pure file can include one (directly or through another header). The build
+# fails here if one does.
+RULES_SRCS = $(RULES_OBJS:.o=.cpp)
+all: src/rules/pure.stamp
+src/rules/pure.stamp: $(RULES_SRCS) $(wildcard src/rules/*.hpp) src/pg_memory.hpp
+	$(CXX) -std=c++17 -Wall -Wextra -Werror -fsyntax-only $(RULES_SRCS:%=$(srcdir)/%)
+	@touch $@
 # PGXS tracks no header dependencies: rebuild every object when a header changes.
-$(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.hpp)
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.hpp src/rules/*.hpp)
 
 # Out-of-tree builds (make -f SRCDIR/Makefile VPATH=SRCDIR, as pg_buildext and
 # dh --with pgxs do for the Debian package) need the folders of what they build.

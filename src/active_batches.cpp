@@ -43,7 +43,7 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
-#include "batch_rules.hpp"
+#include "rules/guard_rules.hpp"
 #include "batch_table.hpp"
 #include "enum_labels.hpp"
 #include "pg_guard.hpp"

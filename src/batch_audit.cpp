@@ -25,8 +25,8 @@ extern "C" {
 #include "utils/rel.h"
 }
 
-#include "audit_events.hpp"
-#include "batch_rules.hpp"
+#include "rules/audit_events.hpp"
+#include "rules/guard_rules.hpp"
 #include "batch_table.hpp"
 #include "enum_labels.hpp"
 #include "event_details.hpp"
@@ -34,7 +34,7 @@ extern "C" {
 #include "key_claim.hpp"
 #include "notifications.hpp"
 #include "pg_guard.hpp"
-#include "problem.hpp"
+#include "rules/problem.hpp"
 #include "queries.hpp"
 #include "transition_rows.hpp"
 

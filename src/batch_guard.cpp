@@ -1,6 +1,6 @@
 /*
  * batch_guard.cpp: the BEFORE INSERT OR UPDATE row trigger on irp_batch that
- * enforces the duplicate-batch rules (batch_rules.hpp) with a descriptive error.
+ * enforces the duplicate-batch rules (rules/guard_rules.hpp) with a descriptive error.
  */
 extern "C" {
 #include "postgres.h"
@@ -15,7 +15,7 @@ extern "C" {
 
 #include <optional>
 
-#include "batch_rules.hpp"
+#include "rules/guard_rules.hpp"
 #include "batch_table.hpp"
 #include "enum_labels.hpp"
 #include "key_claim.hpp"

@@ -12,12 +12,12 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
-#include "batch_rules.hpp"
+#include "rules/arg_rules.hpp"
 #include "pg_guard.hpp"
 #include "result_set.hpp"
 #include "sql_args.hpp"
 #include "status_queries.hpp"
-#include "status_text.hpp"
+#include "rules/status_text.hpp"
 #include "queries.hpp"
 
 namespace irp {

@@ -9,7 +9,8 @@ extern "C" {
 #include "utils/lsyscache.h"
 }
 
-#include "batch_rules.hpp"
+#include "rules/text.hpp"
+#include "rules/problem.hpp"
 #include "pg_guard.hpp"
 
 namespace irp {

@@ -9,7 +9,9 @@ extern "C" {
 }
 
 #include "batch_audit.hpp"
-#include "batch_rules.hpp"
+#include "rules/guard_rules.hpp"
+#include "rules/arg_rules.hpp"
+#include "rules/text.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
 #include "sql_args.hpp"
@@ -17,6 +19,17 @@ extern "C" {
 namespace irp {
 
 namespace {
+
+/*
+ * irp_cancel_batch's error for an unknown batch (SQLSTATE P0002). Its primary
+ * message is a wire contract: the Python client parses it
+ * (_NOT_FOUND_MESSAGE in clients/python/irp_batch_client/__init__.py) to
+ * raise BatchNotFoundError; change both together.
+ */
+Problem batch_not_found(std::int32_t batch_id, Origin where = Origin::here())
+{
+    return Problem(Code::NoDataFound, concat_parts({"Batch ", number_text(batch_id), " not found"}), where);
+}
 
 constexpr std::string_view function_name = "irp_cancel_batch";
 

@@ -10,7 +10,6 @@ extern "C" {
 
 #include <optional>
 
-#include "batch_rules.hpp"
 #include "key_claim.hpp"
 #include "new_batch.hpp"
 #include "pg_guard.hpp"

@@ -25,7 +25,8 @@ extern "C" {
 #include "utils/lsyscache.h"
 }
 
-#include "batch_rules.hpp"
+#include "rules/text.hpp"
+#include "rules/problem.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
 
@@ -34,6 +35,22 @@ namespace irp {
 bool confirm_drop = false; /* the irp_batch.confirm_drop setting (irp_batch.cpp) */
 
 namespace {
+
+/*
+ * DROP EXTENSION irp_batch while its tables hold rows, unconfirmed (SQLSTATE
+ * 2BP01); the counts are told only when show_counts.
+ */
+Problem drop_refused(std::int64_t batches, std::int64_t jobs, std::int64_t events, bool show_counts,
+                     Origin where = Origin::here())
+{
+    Problem p(Code::DependentObjectsStillExist, Text("cannot drop extension irp_batch while its tables hold data"),
+              where);
+    p.detail = show_counts ? concat_parts({"Dropping it would delete ", number_text(batches), " batches, ",
+                                           number_text(jobs), " jobs and ", number_text(events), " audit events."})
+                           : Text("Dropping it would delete its batches, jobs and audit events.");
+    p.hint = Text("Take a backup with pg_dump first; then SET irp_batch.confirm_drop = on and drop it again.");
+    return p;
+}
 
 /* Whether the DROP statement tree would drop the extension installed in schema nsp; call through pg(). */
 bool drops_extension(Node* tree, Oid nsp)

@@ -15,7 +15,7 @@ extern "C" {
 
 #include <cstring>
 
-#include "batch_rules.hpp"
+#include "rules/problem.hpp"
 #include "pg_guard.hpp"
 
 namespace irp {

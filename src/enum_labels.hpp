@@ -2,7 +2,7 @@
  * enum_labels.hpp: the labels of batch_status_enum and job_status_enum
  * values, cached per backend.
  *
- * A status is compared by its label (batch_rules.hpp), but looking a label
+ * A status is compared by its label (rules/guard_rules.hpp), but looking a label
  * up is a catalog cache search per row. This cache keeps the labels of the
  * values a backend has met, by OID, and forgets them all when any enum
  * label changes (ALTER TYPE ... ADD or RENAME VALUE), through a syscache
@@ -14,7 +14,7 @@ extern "C" {
 #include "postgres.h"
 }
 
-#include "batch_rules.hpp"
+#include "rules/guard_rules.hpp"
 
 namespace irp {
 

@@ -11,7 +11,7 @@ extern "C" {
 #include "utils/uuid.h"
 }
 
-#include "audit_events.hpp"
+#include "rules/audit_events.hpp"
 #include "enum_labels.hpp"
 #include "notifications.hpp"
 

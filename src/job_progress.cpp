@@ -32,7 +32,7 @@ extern "C" {
 #include <algorithm>
 #include <cstring>
 
-#include "batch_rules.hpp"
+#include "rules/problem.hpp"
 #include "enum_labels.hpp"
 #include "notifications.hpp"
 #include "pg_guard.hpp"

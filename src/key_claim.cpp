@@ -30,7 +30,7 @@ extern "C" {
 #include "utils/snapmgr.h"
 }
 
-#include "batch_rules.hpp"
+#include "rules/guard_rules.hpp"
 #include "enum_labels.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"

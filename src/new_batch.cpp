@@ -18,7 +18,8 @@ extern "C" {
 #include "utils/rel.h"
 }
 
-#include "batch_rules.hpp"
+#include "rules/guard_rules.hpp"
+#include "rules/arg_rules.hpp"
 #include "batch_table.hpp"
 #include "event_details.hpp"
 #include "event_writer.hpp"

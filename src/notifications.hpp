@@ -19,7 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "payload.hpp"
+#include "rules/payload.hpp"
 
 namespace irp {
 

@@ -116,6 +116,7 @@ Failure from_problem(const Problem& p) noexcept
     f.schema = copy_text(p.schema);
     f.table = copy_text(p.table);
     f.constraint = copy_text(p.constraint);
+    f.where = p.where;
     return f;
 }
 
@@ -140,14 +141,25 @@ void raise(const Failure& f)
 {
     if (f.pg_error != nullptr)
         ReThrowError(f.pg_error);
-    ereport(ERROR,
-            (errcode(f.sqlerrcode),
-             errmsg_internal("%s", f.message),
-             f.detail ? errdetail_internal("%s", f.detail) : 0,
-             f.hint ? errhint("%s", f.hint) : 0,
-             f.schema ? err_generic_string(PG_DIAG_SCHEMA_NAME, f.schema) : 0,
-             f.table ? err_generic_string(PG_DIAG_TABLE_NAME, f.table) : 0,
-             f.constraint ? err_generic_string(PG_DIAG_CONSTRAINT_NAME, f.constraint) : 0));
+    /* ereport(), spelled out so that the LOCATION is the Problem's origin. */
+    if (errstart(ERROR, TEXTDOMAIN)) {
+        errcode(f.sqlerrcode);
+        errmsg_internal("%s", f.message);
+        if (f.detail)
+            errdetail_internal("%s", f.detail);
+        if (f.hint)
+            errhint("%s", f.hint);
+        if (f.schema)
+            err_generic_string(PG_DIAG_SCHEMA_NAME, f.schema);
+        if (f.table)
+            err_generic_string(PG_DIAG_TABLE_NAME, f.table);
+        if (f.constraint)
+            err_generic_string(PG_DIAG_CONSTRAINT_NAME, f.constraint);
+        if (f.where.file != nullptr)
+            errfinish(f.where.file, f.where.line, f.where.function);
+        else
+            errfinish(__FILE__, __LINE__, __func__);
+    }
     pg_unreachable();
 }
 

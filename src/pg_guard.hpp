@@ -12,8 +12,9 @@
  *     a PgError. C++ code never catches PgError: it unwinds (running
  *     destructors) to entry_point(), which re-raises the ErrorData unchanged
  *     with ReThrowError (SQLSTATE, message, detail, hint, table/constraint).
- *  3. Errors of our own are thrown as Problem (plain data, problem.hpp) and
- *     become one ereport() at the entry point.
+ *  3. Errors of our own are thrown as Problem (plain data, rules/problem.hpp)
+ *     and become one ereport() at the entry point, whose LOCATION is the
+ *     Problem's origin: the file, line and function that decided it.
  *
  * C++ containers allocate with palloc (pg_memory.hpp) in TopTransactionContext,
  * so no SPI or per-tuple context reset frees memory a live object still owns.
@@ -29,7 +30,7 @@ extern "C" {
 #include <type_traits>
 #include <utility>
 
-#include "problem.hpp"
+#include "rules/problem.hpp"
 
 namespace irp {
 
@@ -62,6 +63,7 @@ struct Failure {
     const char* schema = nullptr;
     const char* table = nullptr;
     const char* constraint = nullptr;
+    Origin where;     /* a Problem's origin; empty for the others */
 };
 
 Failure from_problem(const Problem& p) noexcept;

@@ -17,7 +17,7 @@ extern "C" {
 #include "result_set.hpp"
 #include "sql_args.hpp"
 #include "status_queries.hpp"
-#include "status_text.hpp"
+#include "rules/status_text.hpp"
 
 namespace irp {
 

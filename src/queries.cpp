@@ -24,7 +24,6 @@ extern "C" {
 #include "utils/snapmgr.h"
 }
 
-#include "batch_rules.hpp"
 #include "pg_guard.hpp"
 
 namespace irp {

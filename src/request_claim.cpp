@@ -12,13 +12,30 @@ extern "C" {
 #include "utils/uuid.h"
 }
 
-#include "batch_rules.hpp"
+#include "rules/text.hpp"
+#include "rules/problem.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
 
 namespace irp {
 
 namespace {
+
+/*
+ * A request_id already used by a request that created batch_id with other
+ * arguments (SQLSTATE 22023).
+ */
+Problem request_reused(std::string_view request_id, std::int32_t batch_id, std::int32_t configuration_id,
+                       std::string_view batch_type, Origin where = Origin::here())
+{
+    Problem p(Code::InvalidParameterValue, concat_parts({"request_id ", request_id, " was used by another request"}),
+              where);
+    p.detail = concat_parts({"That request created batch ", number_text(batch_id), " for configuration ",
+                             number_text(configuration_id), " and batch_type '", batch_type,
+                             "'; this call's arguments differ from it."});
+    p.hint = Text("A retry repeats its request's arguments exactly; give a new request a new request_id.");
+    return p;
+}
 
 /* locktag_field4 of a request's lock (key claims use 0x4952; SQL advisory locks 1 and 2). */
 constexpr uint16 request_lock_kind = 0x4953;

@@ -32,7 +32,7 @@ bool bool_arg(FunctionCallInfo fcinfo, int n, std::string_view function, std::st
 /* Argument n: a text, else 22004 (NULL). */
 TextArg text_arg(FunctionCallInfo fcinfo, int n, std::string_view function, std::string_view name);
 
-/* Argument n: a valid batch_type (batch_rules.hpp), else 22004 (NULL) or 22023. */
+/* Argument n: a valid batch_type (rules/arg_rules.hpp), else 22004 (NULL) or 22023. */
 TextArg batch_type_arg(FunctionCallInfo fcinfo, int n, std::string_view function);
 
 /*

@@ -1,7 +1,6 @@
 /*
  * status_text.hpp: the texts of live batch status (issue 16), as plain C++
- * that never calls PostgreSQL: idle times, irp_batch_preflight()'s message,
- * and the errors of irp_batch_progress() and irp_stale_batches().
+ * that never calls PostgreSQL: idle times and irp_batch_preflight()'s message.
  */
 #pragma once
 
@@ -10,7 +9,7 @@
 #include <optional>
 #include <string_view>
 
-#include "problem.hpp"
+#include "../pg_memory.hpp"
 
 namespace irp {
 
@@ -26,17 +25,5 @@ Text idle_text(double seconds);
  */
 Text preflight_message(std::int32_t batch_id, std::string_view status, bool stale,
                        std::optional<double> idle_seconds);
-
-/* A NULL element (1-based index) of an array of batch ids (22004). */
-[[noreturn]] void null_batch_id_element(std::string_view function, std::string_view argument, std::size_t index);
-
-/* An element of an array of batch ids that is not a positive integer (22023). */
-[[noreturn]] void invalid_batch_id_element(std::string_view argument, std::size_t index, std::int32_t id);
-
-/* A multidimensional array of batch ids (22023). */
-[[noreturn]] void batch_ids_not_a_list(std::string_view argument);
-
-/* A negative older_than (22023); value is its text. */
-[[noreturn]] void negative_older_than(std::string_view value);
 
 }  // namespace irp

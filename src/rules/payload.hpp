@@ -20,7 +20,7 @@
 #include <optional>
 #include <string_view>
 
-#include "pg_memory.hpp"
+#include "../pg_memory.hpp"
 
 namespace irp {
 

@@ -14,12 +14,27 @@ extern "C" {
 #include "utils/rel.h"
 }
 
-#include "batch_rules.hpp"
+#include "rules/text.hpp"
+#include "rules/problem.hpp"
 #include "pg_guard.hpp"
 
 namespace irp {
 
 namespace {
+
+/*
+ * A role other than the audit table's owner wrote irp_batch_event directly
+ * (SQLSTATE 42501); operation is "INSERT", "UPDATE", "DELETE" or "TRUNCATE".
+ */
+Problem audit_write_refused(std::string_view role, std::string_view operation, Origin where = Origin::here())
+{
+    Problem p(Code::InsufficientPrivilege, Text("only the irp_batch extension writes the audit trail"), where);
+    p.detail = concat_parts({"Role \"", role, "\" may not ", operation,
+                             " irp_batch_event: events are written by the triggers on irp_batch."});
+    p.hint = Text("Change the batches instead; each change is recorded with your role as its actor.");
+    p.table = "irp_batch_event";
+    return p;
+}
 
 /* The statement's operation, as a word. */
 std::string_view operation(TriggerEvent event) noexcept
