@@ -271,8 +271,8 @@ Datum audit_statement(FunctionCallInfo fcinfo)
     }
     const BatchTable& table = batch_table(fcinfo, td->tg_relation, "irp_batch_audit");
     const Oid nsp = table.nsp;
-    /* The statement's last row is in the indexes: its key's claim can go. */
-    release_claim();
+    /* The statement's last row is in the indexes. */
+    end_claim(ClaimEnd::StatementEnd);
     Query query = Query::AuditTruncate;
     if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
         query = table.request_id != 0 ? Query::AuditInsertRequest : Query::AuditInsert;
@@ -287,7 +287,7 @@ Datum audit_statement(FunctionCallInfo fcinfo)
 
     /* The actor is the role that changed the batches; the event is written
      * with the audit table owner's privileges, which no application role
-     * needs to have (Security in README). */
+     * needs to have (docs/security.md). */
     const Datum actor = pg([] { return CStringGetTextDatum(GetUserNameFromId(GetUserId(), false)); });
     const Oid events = pg([nsp] {
         const Oid relid = get_relname_relid("irp_batch_event", nsp);

@@ -138,7 +138,7 @@ std::optional<Problem> check_conflict(const RowImage& image, const KeySpace& spa
         conflict = claim_and_read_active(space, nsp, image.row.configuration_id, image.batch_type, image.row.id);
     }
     if (id_in_use)
-        release_claim();
+        end_claim(ClaimEnd::RowNotInserted);
     if (!conflict)
         return std::nullopt;
     bool isnull = false;
@@ -201,7 +201,7 @@ Datum guard_row(FunctionCallInfo fcinfo)
         if (stays_active)
             hold_key(image.row.configuration_id, image.batch_type);
         else
-            release_claim();
+            end_claim(ClaimEnd::RowNeedsNone);
     }
     if (action.check_duplicate_of || action.check_no_duplicates || action.check_conflict) {
         const Oid nsp = table.nsp;
@@ -218,17 +218,12 @@ Datum guard_row(FunctionCallInfo fcinfo)
         if (!problem && action.check_no_duplicates)
             problem = check_no_duplicates(image.row, nsp);
         if (!problem && action.check_conflict)
-            problem = check_conflict(image,
-                                     KeySpace{rel, nsp, static_cast<AttrNumber>(table.id),
-                                              static_cast<AttrNumber>(table.configuration_id),
-                                              static_cast<AttrNumber>(table.batch_type),
-                                              static_cast<AttrNumber>(table.status)},
-                                     nsp, !is_update, spi);
-        spi.finish();
+            problem = check_conflict(image, KeySpace{rel, table}, nsp, !is_update, spi);
         if (problem) {
             problem->schema = schema_name(nsp);
-            throw std::move(*problem);
+            throw std::move(*problem); /* the abort closes SPI (queries.hpp) */
         }
+        spi.finish();
     }
     return PointerGetDatum(tuple);
 }

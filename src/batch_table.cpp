@@ -4,7 +4,10 @@
 #include "batch_table.hpp"
 
 extern "C" {
+#include "access/table.h"
 #include "catalog/pg_type_d.h"
+#include "nodes/makefuncs.h"
+#include "utils/builtins.h"
 #include "executor/spi.h"
 #include "utils/lsyscache.h"
 }
@@ -32,6 +35,52 @@ int column(TupleDesc desc, const char* name, Oid type, Oid other_type = InvalidO
 }
 
 }  // namespace
+
+Problem tables_not_set_up(std::string_view schema, Origin where)
+{
+    Problem p(Code::ObjectNotInPrerequisiteState, concat_parts({"irp_batch has no tables in schema ", schema}), where);
+    p.detail = Text("CREATE EXTENSION makes them unless the session has row_security set to off, as a restore of a "
+                    "dump does (the dump brings them); or they were dropped.");
+    p.hint = concat_parts({"SELECT ", schema, ".irp_batch_setup(); creates them, or attaches to existing ones."});
+    p.schema = Text(schema);
+    return p;
+}
+
+Problem not_the_batch_table(Oid nsp, Origin where)
+{
+    const char* schema = pg([nsp] {
+        const char* name = get_namespace_name(nsp);
+        return name != nullptr ? quote_identifier(name) : "(dropped)";
+    });
+    Problem p(Code::ObjectNotInPrerequisiteState,
+              concat_parts({"table ", schema, ".irp_batch is not the table the irp_batch extension needs"}), where);
+    p.detail = Text("It lacks one of the columns id, configuration_id, batch_type, status and duplicate_of, or has "
+                    "one with another type.");
+    p.hint = Text("docs/adoption.md lists the columns the extension needs.");
+    p.schema = Text(schema);
+    p.table = "irp_batch";
+    return p;
+}
+
+BatchHeap open_batch_heap(Oid nsp, LOCKMODE lockmode)
+{
+    const char* schema = nullptr;
+    /* By name, so that a table dropped while the lock is awaited is looked up again (RangeVarGetRelidExtended). */
+    const BatchHeap heap = pg([&] {
+        BatchHeap h{nullptr, BatchTable{}};
+        const char* name = get_namespace_name(nsp);
+        schema = name != nullptr ? quote_identifier(name) : "(dropped)";
+        if (name != nullptr)
+            h.rel = table_openrv_extended(makeRangeVar(const_cast<char*>(name), const_cast<char*>("irp_batch"), -1),
+                                          lockmode, true);
+        if (h.rel != nullptr)
+            h.columns = batch_columns(h.rel, nsp);
+        return h;
+    });
+    if (heap.rel == nullptr)
+        throw tables_not_set_up(schema);
+    return heap;
+}
 
 BatchTable batch_columns(Relation rel, Oid nsp)
 {

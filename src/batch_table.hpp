@@ -8,10 +8,13 @@
 extern "C" {
 #include "postgres.h"
 #include "fmgr.h"
+#include "storage/lockdefs.h"
 #include "utils/rel.h"
 }
 
 #include <string_view>
+
+#include "rules/problem.hpp"
 
 namespace irp {
 
@@ -28,6 +31,31 @@ struct BatchTable {
     int step_id;       /* 0 if missing or not an integer (the audit then writes with SQL) */
     int cancel_reason; /* 0 if missing or not text (likewise) */
 };
+
+/*
+ * The extension's schema has no table irp_batch (SQLSTATE 55000): CREATE
+ * EXTENSION skipped the tables, as in a restore, or they were dropped.
+ * schema is quoted as an identifier.
+ */
+Problem tables_not_set_up(std::string_view schema, Origin where = Origin::here());
+
+/*
+ * The extension's irp_batch lacks a column it reads, or has it with another
+ * type (SQLSTATE 55000).
+ */
+Problem not_the_batch_table(Oid nsp, Origin where = Origin::here());
+
+/*
+ * Opens the irp_batch of the extension in schema nsp with lockmode and reads
+ * its layout. Throws tables_not_set_up() if there is none, also when it is
+ * dropped while this backend waits for the lock; the layout's relid is
+ * InvalidOid if the table lacks a column the triggers read.
+ */
+struct BatchHeap {
+    Relation rel;
+    BatchTable columns;
+};
+BatchHeap open_batch_heap(Oid nsp, LOCKMODE lockmode);
 
 /* The layout of rel if it is the irp_batch of the extension in schema nsp (relid InvalidOid if not). Call through pg(). */
 BatchTable batch_columns(Relation rel, Oid nsp);

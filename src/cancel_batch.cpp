@@ -46,10 +46,8 @@ Datum cancel_batch(FunctionCallInfo fcinfo)
 
     spi_connect();
     Datum id_args[] = {Int32GetDatum(batch_id)};
-    if (spi_run(prepared(Query::LockBatch, nsp), id_args, nullptr, false, 0) == 0) {
-        spi_finish();
-        throw batch_not_found(batch_id);
-    }
+    if (spi_run(prepared(Query::LockBatch, nsp), id_args, nullptr, false, 0) == 0)
+        throw batch_not_found(batch_id); /* the abort closes SPI (queries.hpp) */
     if (!is_active(parse_batch_status(spi_text(0, 1)))) {
         spi_finish();
         return BoolGetDatum(false);
@@ -67,11 +65,11 @@ Datum cancel_batch(FunctionCallInfo fcinfo)
         Datum batch_args[] = {Int32GetDatum(batch_id), reason.datum};
         cancelled = spi_run(prepared(Query::CancelBatch, nsp), batch_args, nullptr, false, 0);
     }
-    spi_finish();
     if (!every_job)
         throw skipped_by_trigger(function_name, "cancel every job", "irp_job");
     if (cancelled != 1)
         throw skipped_by_trigger(function_name, "cancel the batch", "irp_batch");
+    spi_finish();
     return BoolGetDatum(true);
 }
 

@@ -48,7 +48,7 @@ Datum ensure_batch(FunctionCallInfo fcinfo)
     const std::optional<std::int32_t> existing =
         earlier ? std::nullopt : active_batch_of_key(nsp, configuration_id, batch_type.datum);
     if (existing)
-        release_claim(); /* nothing will be inserted: the key is free for others again */
+        end_claim(ClaimEnd::RowNotInserted); /* the key is free for others again */
     const std::int32_t batch_id =
         earlier    ? *earlier
         : existing ? *existing

@@ -174,7 +174,7 @@ bool readable(Relation index)
  */
 Relation open_active_index(const KeySpace& space)
 {
-    const Oid oid = get_relname_relid("idx_batch_active", space.nsp);
+    const Oid oid = get_relname_relid("idx_batch_active", space.columns.nsp);
     if (!OidIsValid(oid))
         return nullptr;
     /* Dropped since the look-up: nullptr. The lock brings the catalog entry up to date. */
@@ -187,7 +187,7 @@ Relation open_active_index(const KeySpace& space)
     }
     const Form_pg_index form = index->rd_index;
     if (form->indrelid != RelationGetRelid(space.heap) || form->indnkeyatts < 2 ||
-        form->indkey.values[0] != space.configuration_id || form->indkey.values[1] != space.batch_type)
+        form->indkey.values[0] != space.columns.configuration_id || form->indkey.values[1] != space.columns.batch_type)
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("index \"idx_batch_active\" of the irp_batch extension does not lead with "
                                "(configuration_id, batch_type)"),
@@ -265,7 +265,7 @@ bool consider(TupleTableSlot* slot, const SnapshotData& dirty, bool lockers_too,
 bool active_version(const KeySpace& space, TupleTableSlot* slot)
 {
     bool isnull = false;
-    const Datum status = slot_getattr(slot, space.status, &isnull);
+    const Datum status = slot_getattr(slot, space.columns.status, &isnull);
     return !isnull && is_active(batch_status_of(status));
 }
 
@@ -278,7 +278,7 @@ Probe probe_key(const KeySpace& space, std::int32_t configuration_id, Datum batc
     TupleTableSlot* slot = table_slot_create(space.heap, nullptr);
     const auto skip = [&](TupleTableSlot* s) {
         bool isnull = false;
-        return DatumGetInt32(slot_getattr(s, space.id, &isnull)) == ignore_id;
+        return DatumGetInt32(slot_getattr(s, space.columns.id, &isnull)) == ignore_id;
     };
     if (Relation index = open_active_index(space)) {
         ScanKeyData keys[2];
@@ -301,11 +301,11 @@ Probe probe_key(const KeySpace& space, std::int32_t configuration_id, Datum batc
          * that the dirty snapshot sees, the active ones counted. */
         const TupleDesc desc = RelationGetDescr(space.heap);
         ScanKeyData keys[2];
-        ScanKeyEntryInitialize(&keys[0], 0, space.configuration_id, BTEqualStrategyNumber, InvalidOid,
-                               TupleDescAttr(desc, space.configuration_id - 1)->attcollation, F_INT4EQ,
+        ScanKeyEntryInitialize(&keys[0], 0, space.columns.configuration_id, BTEqualStrategyNumber, InvalidOid,
+                               TupleDescAttr(desc, space.columns.configuration_id - 1)->attcollation, F_INT4EQ,
                                Int32GetDatum(configuration_id));
-        ScanKeyEntryInitialize(&keys[1], 0, space.batch_type, BTEqualStrategyNumber, InvalidOid,
-                               TupleDescAttr(desc, space.batch_type - 1)->attcollation, F_TEXTEQ, batch_type);
+        ScanKeyEntryInitialize(&keys[1], 0, space.columns.batch_type, BTEqualStrategyNumber, InvalidOid,
+                               TupleDescAttr(desc, space.columns.batch_type - 1)->attcollation, F_TEXTEQ, batch_type);
         TableScanDesc scan = table_beginscan(space.heap, &dirty, 2, keys);
         while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
             if (active_version(space, slot) && !skip(slot) && consider(slot, dirty, true, found))
@@ -328,7 +328,7 @@ Probe probe_id(const KeySpace& space, std::int32_t id)
     Relation index = nullptr;
     const Oid pkey = RelationGetPrimaryKeyIndex(space.heap);
     if (OidIsValid(pkey) && (index = try_relation_open(pkey, AccessShareLock)) != nullptr &&
-        !(readable(index) && index->rd_index->indkey.values[0] == space.id)) {
+        !(readable(index) && index->rd_index->indkey.values[0] == space.columns.id)) {
         relation_close(index, AccessShareLock);
         index = nullptr;
     }
@@ -346,7 +346,7 @@ Probe probe_id(const KeySpace& space, std::int32_t id)
         index_close(index, NoLock);
     } else {
         ScanKeyData key;
-        ScanKeyEntryInitialize(&key, 0, space.id, BTEqualStrategyNumber, InvalidOid, InvalidOid, F_INT4EQ,
+        ScanKeyEntryInitialize(&key, 0, space.columns.id, BTEqualStrategyNumber, InvalidOid, InvalidOid, F_INT4EQ,
                                Int32GetDatum(id));
         TableScanDesc scan = table_beginscan(space.heap, &dirty, 1, &key);
         while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
@@ -372,15 +372,6 @@ void wait_for(const KeySpace& space, const Probe& found)
 
 }  // namespace
 
-KeySpace key_space(Oid nsp, Relation heap)
-{
-    return pg([nsp, heap] {
-        const Oid relid = RelationGetRelid(heap);
-        return KeySpace{heap, nsp, get_attnum(relid, "id"), get_attnum(relid, "configuration_id"),
-                        get_attnum(relid, "batch_type"), get_attnum(relid, "status")};
-    });
-}
-
 bool claim_key(const KeySpace& space, std::int32_t configuration_id, Datum batch_type, std::int32_t ignore_id)
 {
     const LOCKTAG tag = pg([&] { return claim_tag(configuration_id, batch_type); });
@@ -403,7 +394,8 @@ bool id_taken(const KeySpace& space, std::int32_t id)
             return found.taken;
         /* Only when it must wait: irp_create_batch and irp_ensure_batch claim
          * the key before their INSERT and keep that claim through it. */
-        release_claim();
+        unlock(claim);
+        unlock(hold);
         pg([&] { wait_for(space, found); });
     }
 }
@@ -429,7 +421,7 @@ void hold_key(std::int32_t configuration_id, Datum batch_type)
     acquire(hold, pg([&] { return claim_tag(configuration_id, batch_type); }));
 }
 
-void release_claim()
+void end_claim(ClaimEnd)
 {
     unlock(claim);
     unlock(hold);

@@ -8,22 +8,36 @@
  * inserting an active batch of the key, or changing or about to change one
  * (it holds the row FOR UPDATE or FOR NO KEY UPDATE, alone or in a
  * MultiXact), the backend lets go of the claim, waits for that transaction
- * to end and starts over, as PostgreSQL's own unique check does. The claim
- * is held until the row is in the indexes (the next claim, the statement's
- * end or the transaction's end releases it), so a backend holds at most one
- * claim lock at any time, however many rows a statement writes.
+ * to end and starts over, as PostgreSQL's own unique check does.
  *
  * The probe reads idx_batch_active when that index is live, ready and valid
  * (as PostgreSQL's planner requires); while CREATE INDEX CONCURRENTLY or
  * REINDEX CONCURRENTLY is building it, or if it is missing, it reads the
  * table instead: slower, same result.
  *
- * Lock order (README, Concurrency): a batch row's lock (UPDATE, or
- * irp_cancel_batch, or the batch allow_duplicate names, FOR SHARE) before a
- * claim; a claim before nothing else; jobs last. No claim is held while
- * waiting for another transaction, and none is kept for a row whose id is
- * taken (INSERT ... ON CONFLICT (id) updating an existing batch), because
- * PostgreSQL waits for that batch's lockers before it would insert the row.
+ * A claim's lifetime, all of it decided in key_claim.cpp. A backend holds at
+ * most one claim (exclusive) and one hold (shared) at any time, however many
+ * rows a statement writes:
+ *   taken     by claim_key() or claim_and_read_active() for the row being
+ *             checked, or hold_key() for an UPDATE whose row stays active;
+ *             taking one lets go of the claim of the statement's previous
+ *             row, which is in the indexes by then;
+ *   released  by end_claim(), which its callers call at the moments
+ *             ClaimEnd names, and by the transaction's end (commit, abort,
+ *             PREPARE) or the abort of the subtransaction that took it
+ *             (callbacks registered here);
+ *   not held  while claim_key() or id_taken() wait for another transaction:
+ *             they let go first (docs/concurrency.md lists the waits that
+ *             are outside the extension's hands).
+ *
+ * Lock order (docs/concurrency.md, "Lock order"): a create's request lock
+ * (request_claim.hpp); then a batch row's lock (the row an UPDATE changes,
+ * irp_cancel_batch's FOR UPDATE, or the FOR SHARE lock irp_create_batch
+ * takes on the batch allow_duplicate names), never waited for while a
+ * claim is held (end_claim(ClaimEnd::RowLockWait) first); then one claim or
+ * hold; then the batch duplicate_of names (FOR SHARE: the guard's rule 2
+ * check, which an UPDATE of a row that stays active makes while holding
+ * the row's key); jobs last.
  */
 #pragma once
 
@@ -34,20 +48,15 @@ extern "C" {
 
 #include <cstdint>
 
+#include "batch_table.hpp"
+
 namespace irp {
 
-/* Where a claim probes: the extension's irp_batch (its indexes are looked up at each probe). */
+/* Where a claim probes: the extension's irp_batch, opened by the caller, and its columns (its indexes are looked up at each probe). */
 struct KeySpace {
     Relation heap;
-    Oid nsp;
-    AttrNumber id;
-    AttrNumber configuration_id;
-    AttrNumber batch_type;
-    AttrNumber status;
+    BatchTable columns;
 };
-
-/* The KeySpace of the extension installed in schema nsp; heap is its irp_batch, opened by the caller. */
-KeySpace key_space(Oid nsp, Relation heap);
 
 /*
  * Claims (configuration_id, batch_type) for this backend, after waiting for
@@ -69,7 +78,7 @@ bool claim_and_read_active(const KeySpace& space, Oid nsp, std::int32_t configur
 /*
  * Whether a row with this id exists (committed, or this transaction's own),
  * looked up with a dirty snapshot after waiting for every transaction that
- * is inserting, updating or deleting it. Before such a wait it releases
+ * is inserting, updating or deleting it. Before such a wait it lets go of
  * this backend's claim and hold; a claim it does not wait with stays.
  */
 bool id_taken(const KeySpace& space, std::int32_t id);
@@ -82,11 +91,27 @@ bool id_taken(const KeySpace& space, std::int32_t id);
  * committed meanwhile) and miss the row. The hold keeps claimants out until
  * the new version is in the index; then their probe sees it and waits for
  * this transaction. Holds do not exclude each other, so multi-row UPDATEs
- * do not deadlock on them. Released like a claim.
+ * do not deadlock on them. Ends like a claim.
  */
 void hold_key(std::int32_t configuration_id, Datum batch_type);
 
-/* Releases this backend's claim and hold, if it has them: its rows are in the indexes. */
-void release_claim();
+/* The moments a claim (and a hold) ends before the transaction does. */
+enum class ClaimEnd {
+    /* The guard's row needs no claim: the statement's previous row, which may have taken one, is in the indexes. */
+    RowNeedsNone,
+    /* The row will not be inserted: its id is taken, so INSERT ... ON CONFLICT (id) updates that batch instead,
+     * after PostgreSQL waits for its lockers (no claim may be held during that wait); or irp_ensure_batch found
+     * the key's active batch and inserts nothing. */
+    RowNotInserted,
+    /* The row the claim was taken for is in the indexes (irp_create_batch's and irp_ensure_batch's direct insert). */
+    RowInIndexes,
+    /* The caller is about to wait for a batch's row lock (lock order: row locks before claims). */
+    RowLockWait,
+    /* Every row of the statement is in the indexes: the AFTER statement triggers on irp_batch say so. */
+    StatementEnd,
+};
+
+/* Lets go of this backend's claim and hold, if it has them. */
+void end_claim(ClaimEnd moment);
 
 }  // namespace irp

@@ -122,11 +122,11 @@ struct DirectBatch {
 };
 
 /* Opens irp_batch for a direct insert if that runs what the INSERT statement would. Call through pg(). */
-DirectBatch open_batch_table(Oid nsp, bool with_request_id)
+DirectBatch open_batch_table(const BatchHeap& heap, Oid nsp, bool with_request_id)
 {
     DirectBatch d;
-    Relation rel = table_open(get_relname_relid("irp_batch", nsp), RowExclusiveLock);
-    d.columns = batch_columns(rel, nsp);
+    Relation rel = heap.rel;
+    d.columns = heap.columns;
     OwnBatchTriggers own{nsp};
     if (d.columns.relid == InvalidOid || d.columns.step_id == 0 || (with_request_id && d.columns.request_id == 0) ||
         !plain_insert_target(rel, own_batch_trigger, &own) || own.audits > 1) {
@@ -200,7 +200,8 @@ std::int32_t insert_batch_row(const DirectBatch& d, const NewBatch& b, Datum act
  */
 std::int32_t insert_batch_directly(Oid nsp, const NewBatch& b)
 {
-    const DirectBatch d = pg([nsp, &b] { return open_batch_table(nsp, b.request->given); });
+    const BatchHeap heap = open_batch_heap(nsp, RowExclusiveLock);
+    const DirectBatch d = pg([&heap, nsp, &b] { return open_batch_table(heap, nsp, b.request->given); });
     if (d.rel == nullptr)
         return 0;
     EventTable* events = nullptr;
@@ -218,8 +219,7 @@ std::int32_t insert_batch_directly(Oid nsp, const NewBatch& b)
     const Datum actor = pg([actor_name] { return CStringGetTextDatum(actor_name); });
     EventRow event{};
     const std::int32_t id = pg([&] { return insert_batch_row(d, b, actor, actor_name, &event); });
-    /* The row is in the indexes: its key's claim can go, as at the end of an INSERT. */
-    release_claim();
+    end_claim(ClaimEnd::RowInIndexes);
     if (d.audited) {
         RunAs as_owner(owner);
         pg([events, &event] {
@@ -247,13 +247,17 @@ Jobs jobs_arg(FunctionCallInfo fcinfo, int n)
 
 std::optional<std::int32_t> active_batch_of_key(Oid nsp, std::int32_t configuration_id, Datum batch_type)
 {
-    const Relation heap = pg([nsp] { return table_open(get_relname_relid("irp_batch", nsp), RowExclusiveLock); });
+    const BatchHeap heap = open_batch_heap(nsp, RowExclusiveLock);
+    if (heap.columns.relid == InvalidOid) {
+        pg([&heap] { table_close(heap.rel, NoLock); });
+        throw not_the_batch_table(nsp);
+    }
     std::optional<std::int32_t> found;
-    if (claim_and_read_active(key_space(nsp, heap), nsp, configuration_id, batch_type, 0)) {
+    if (claim_and_read_active(KeySpace{heap.rel, heap.columns}, nsp, configuration_id, batch_type, 0)) {
         bool isnull = false;
         found = DatumGetInt32(spi_value(0, 1, &isnull));
     }
-    pg([heap] { table_close(heap, NoLock); });
+    pg([&heap] { table_close(heap.rel, NoLock); });
     return found;
 }
 
@@ -265,7 +269,7 @@ std::optional<std::int32_t> lock_batch_to_duplicate(Oid nsp, std::int32_t config
         if (!found)
             return std::nullopt; /* the claim stays for the ordinary batch */
         /* Lock order: a batch's row lock is never waited for while holding a claim. */
-        release_claim();
+        end_claim(ClaimEnd::RowLockWait);
         Datum args[] = {Int32GetDatum(*found)};
         if (spi_run_latest(prepared(Query::LockDuplicateTarget, nsp), args, nullptr, 1) == 1) {
             bool isnull = false;

@@ -74,7 +74,14 @@ private:
 /* The owner of relation relid; call through pg(). */
 Oid relation_owner(Oid relid);
 
-/* Connects to SPI. */
+/*
+ * Connects to SPI. The rule for every caller: spi_finish() on the way out of
+ * a call that succeeds, and never before throwing. A call that fails leaves
+ * its connection to the abort of its (sub)transaction, which closes it
+ * (AtEOXact_SPI, AtEOSubXact_SPI) as it does after an error in any PL
+ * function. Anything an error reports is copied out of SPI's memory first
+ * (Text is palloc'd in the transaction's context).
+ */
 void spi_connect();
 
 /* Runs a prepared plan and returns the number of rows. */
@@ -83,7 +90,11 @@ std::uint64_t spi_run(SPIPlanPtr plan, Datum* values, const char* nulls, bool re
 /*
  * Runs a prepared plan with a snapshot taken now, not the transaction's:
  * under REPEATABLE READ it still sees what other transactions committed
- * since, as PostgreSQL's own foreign-key checks do.
+ * since. PostgreSQL's foreign-key checks read with such a snapshot too, but
+ * also pass the transaction's snapshot as a crosscheck, which turns a row it
+ * cannot see into a serialization failure. This passes none: a caller that
+ * must not act on a row its transaction cannot see checks that itself (the
+ * guard's duplicate_of check raises 40001, batch_guard.cpp).
  */
 std::uint64_t spi_run_latest(SPIPlanPtr plan, Datum* values, const char* nulls, long limit);
 

@@ -11,29 +11,13 @@ extern "C" {
 #include "utils/lsyscache.h"
 }
 
+#include "batch_table.hpp"
 #include "rules/arg_rules.hpp"
 #include "rules/text.hpp"
 #include "pg_guard.hpp"
 
 namespace irp {
 
-namespace {
-
-/*
- * The extension's schema has no table irp_batch (SQLSTATE 55000): CREATE
- * EXTENSION skipped the tables, as in a restore, or they were dropped.
- */
-Problem tables_not_set_up(std::string_view schema, Origin where = Origin::here())
-{
-    Problem p(Code::ObjectNotInPrerequisiteState, concat_parts({"irp_batch has no tables in schema ", schema}), where);
-    p.detail = Text("CREATE EXTENSION makes them unless the session has row_security set to off, as a restore of a "
-                    "dump does (the dump brings them); or they were dropped.");
-    p.hint = concat_parts({"SELECT ", schema, ".irp_batch_setup(); creates them, or attaches to existing ones."});
-    p.schema = Text(schema);
-    return p;
-}
-
-}  // namespace
 
 Oid function_schema(FunctionCallInfo fcinfo)
 {
