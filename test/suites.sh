@@ -66,7 +66,14 @@ echo "== README examples"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "$(grep -cE '^ok [0-9]' readme.log) $(grep -cE '^not ok [0-9]' readme.log)" > counts/readme
 
-# Backups: pg_dump, then restore as README says.
+# Where each error was decided: its LOCATION names the extension's file and
+# function that decided it, not the C++ boundary (test/error_origin.py).
+echo "== error origins"
+/usr/bin/python3 test/error_origin.py 2>&1 | tee error_origin.log
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+echo "$(grep -cE '^ok [0-9]' error_origin.log) $(grep -cE '^not ok [0-9]' error_origin.log)" > counts/error_origin
+
+# Backups: pg_dump, then restore as docs/backups.md says.
 echo "== backup and restore"
 bash test/backup.sh 2>&1 | tee backup.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
