@@ -6,11 +6,13 @@
 --
 CREATE EXTENSION irp_batch;
 
--- A notebook user with the privileges an application role needs.
+-- A notebook user with the privileges an application role needs (README,
+-- "Privileges"): it reads the audit trail but never writes it.
 CREATE ROLE alice;
 GRANT USAGE ON SCHEMA public TO alice;
 GRANT SELECT, INSERT, UPDATE ON irp_batch, irp_job TO alice;
-GRANT SELECT, INSERT ON irp_batch_event TO alice;
+GRANT USAGE ON SEQUENCE irp_batch_id_seq, irp_job_id_seq TO alice;
+GRANT SELECT ON irp_batch_event TO alice;
 SET ROLE alice;
 -- Times in UTC; the CONTEXT line would only repeat the function's own INSERT.
 SET timezone = 'UTC';

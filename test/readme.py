@@ -16,6 +16,8 @@ import psycopg
 
 README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "README.md")
 ADOPTION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "adoption.md")
+# make demo plays the pg_regress scenario, whose notebook role gets README's grants.
+SCENARIO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sql", "scenario.sql")
 DATABASE = "irp_batch_readme"
 
 results = []
@@ -100,9 +102,20 @@ def check_adoption(adoption):
         admin.execute(f"DROP DATABASE {DATABASE}")
 
 
+def check_scenario_grants(readme):
+    """make demo's role (alice in sql/scenario.sql) has exactly the grants of README's Privileges."""
+    section = readme.split("### Privileges", 1)[1]
+    block = re.search(r"```sql\n(.*?)```", section, re.S).group(1)
+    recipe = [line.replace("irp_app", "alice") for line in block.splitlines() if line.startswith("GRANT")]
+    scenario = [line for line in open(SCENARIO).read().splitlines() if line.startswith("GRANT")]
+    check(recipe and scenario == recipe, "make demo's notebook role gets exactly README's Privileges grants",
+          {"README": recipe, "sql/scenario.sql": scenario})
+
+
 def main():
     readme = open(README).read()
     check_psql_session(readme)
+    check_scenario_grants(readme)
     check_adoption(open(ADOPTION).read())
     block = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
     check('psycopg.connect("dbname=irp")' in block, "the example connects with psycopg.connect(\"dbname=irp\")")
