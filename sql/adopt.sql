@@ -50,7 +50,7 @@ INSERT INTO irp_batch (step_id, configuration_id, batch_type, status, created_ts
     (2, 2, 'EDM_CREATION', 'INITIATED', '2025-10-02 09:00'),        -- Step 03 run again
     (2, 2, 'PORTFOLIO_CREATION', 'INITIATED', '2025-10-02 09:00'),
     (2, 2, 'PORTFOLIO_CREATION', 'ACTIVE', '2025-10-02 09:30');     -- and a third time
--- The read-only report README gives, before installing:
+-- The read-only report docs/adoption.md gives, before installing:
 SELECT configuration_id, batch_type, count(*) AS active_batches,
        string_agg(format('%s (%s, created %s)', id, status, created_ts), ', ' ORDER BY created_ts, id) AS batches
   FROM irp_batch

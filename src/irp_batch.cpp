@@ -1,30 +1,6 @@
 /*
- * irp_batch.cpp: the module's magic block, and a map of the sources.
- *
- *   pg_guard.*        the C++/PostgreSQL boundary: entry_point(), pg(), errors
- *   pg_memory.hpp     C++ containers on palloc
- *   problem.hpp       errors of our own, as data
- *   batch_rules.*     the duplicate rules and every error text (plain C++)
- *   queries.*         the SQL run through SPI, prepared once per backend
- *   sql_args.*        reading and validating SQL arguments
- *   batch_table.*     the check that a trigger fires on the extension's irp_batch
- *   key_claim.*       race-safe probe of a key's active batches: claim lock, dirty snapshot
- *   request_claim.*   a create's request_id: its lock, the batch an earlier attempt made
- *   batch_guard.cpp   BEFORE INSERT/UPDATE trigger: the duplicate guard
- *   batch_audit.*     statement triggers: the audit trail
- *   event_guard.cpp   statement trigger on irp_batch_event: only its owner writes it
- *   drop_warning.cpp  event trigger: DROP EXTENSION ... CASCADE warns that the tables lose the guard
- *   drop_guard.cpp    1.x event trigger: no DROP EXTENSION while the (member) tables hold rows
- *   create_batch.cpp, cancel_batch.cpp, active_batches.cpp, preflight.cpp,
- *   ensure_batch.cpp: the SQL API
- *   new_batch.*       shared by create and ensure: jobs argument, INSERTs
- *   result_set.*      rows of the set-returning functions
- *   payload.*         the NOTIFY payloads, bounded (plain C++)
- *   notifications.*   queuing them: channels irp_batch_events, irp_job_progress
- *   job_progress.cpp  statement triggers on irp_job: one progress message per batch
- *   status_queries.*  the SQL of progress, staleness and job counts
- *   status_text.*     their texts: idle times, preflight messages, errors (plain C++)
- *   batch_progress.cpp  irp_batch_progress, irp_stale_batches
+ * irp_batch.cpp: the module's magic block and its settings (GUCs).
+ * docs/design.md has the map of the sources.
  */
 #include <climits>
 
@@ -54,7 +30,7 @@ void _PG_init(void)
                              "In versions 1.1 and 1.2 DROP EXTENSION irp_batch deletes every batch, job and audit "
                              "event; without this setting it is refused while any exist. From 2.0 it deletes no row.",
                              &irp::confirm_drop, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    /* issue 16: live batch status (README, "Notifications" and "Progress and stale batches"). */
+    /* Live batch status (docs/notifications.md; irp_batch_progress in docs/reference.md). */
     DefineCustomBoolVariable("irp_batch.notify",
                              "Sends a NOTIFY on irp_batch_events for every audit event, and on irp_job_progress "
                              "for every batch whose jobs a statement changes.",

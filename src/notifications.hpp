@@ -1,5 +1,5 @@
 /*
- * notifications.hpp: the two NOTIFY channels (README, "Notifications").
+ * notifications.hpp: the two NOTIFY channels (docs/notifications.md).
  *
  *   irp_batch_events  one message per audit event (irp_batch_event row)
  *   irp_job_progress  one message per batch per statement on irp_job, with

@@ -11,7 +11,7 @@
  * writes nothing; if it rolled back, the retry creates. The unique index
  * idx_batch_request_id is the backstop.
  *
- * Lock order (README, Concurrency): the request's lock comes first, before
+ * Lock order (docs/concurrency.md, "Lock order"): the request's lock comes first, before
  * any batch row lock or key claim, and is kept to the transaction's end.
  */
 #pragma once

@@ -6,7 +6,7 @@
  * An UPDATE makes one event for a row whose status, key or duplicate_of
  * changed, by precedence: CANCELLED (irp_cancel_batch() cancelling it),
  * STATUS_CHANGED, KEY_CHANGED, DUPLICATE_OF_CHANGED; none otherwise. A
- * DELETE or TRUNCATE makes DELETED. README "Audit" documents the details.
+ * DELETE or TRUNCATE makes DELETED. docs/reference.md, "Audit trail", documents the details.
  */
 #pragma once
 
