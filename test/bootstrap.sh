@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   make g++                          # the extension is C++17
+  doctest-dev                       # the unit tests of the pure rules (test/unit/)
   clang-14 llvm-14                  # PGXS also emits LLVM bitcode (PostgreSQL is built with LLVM)
   postgresql-15                     # the server the tests run against; also pgbench and amcheck (outside load)
   postgresql-server-dev-15          # pg_config, PGXS, server headers, pg_regress, isolationtester
