@@ -164,3 +164,31 @@ DIST_OUT ?= .
 dist:
 	git archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ -o $(DIST_OUT)/$(EXTENSION)-$(DISTVERSION).zip HEAD
 	@echo "$(DIST_OUT)/$(EXTENSION)-$(DISTVERSION).zip"
+
+# Unit tests of the pure rules (test/unit/, docs/tests.md): doctest (Debian's
+# doctest-dev) and src/rules/ compiled into one program, without PostgreSQL's
+# headers, and run without a server. Their objects stay in test/unit/, apart
+# from the PGXS objects built with PostgreSQL's flags.
+#   make unit                          build and run them
+#   make unit UNIT_ARGS='-tc=decide*'  doctest's options (--help lists them)
+UNIT_CXX ?= g++
+UNIT_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -g -O1 -MMD -MP -DIRP_SOURCE_DIR='"$(CURDIR)"'
+UNIT_TESTS = main memory guard_rules_test arg_rules_test text_test problem_test audit_events_test \
+             payload_test status_text_test
+UNIT_RULE_OBJS = $(RULES_OBJS:src/rules/%=test/unit/rules/%)
+UNIT_TEST_OBJS = $(UNIT_TESTS:%=test/unit/%.o)
+UNIT_OBJS = $(UNIT_RULE_OBJS) $(UNIT_TEST_OBJS)
+.PHONY: unit clean-unit
+unit: test/unit/rules_test
+	test/unit/rules_test $(UNIT_ARGS)
+test/unit/rules_test: $(UNIT_OBJS)
+	$(UNIT_CXX) -o $@ $^
+$(UNIT_RULE_OBJS): test/unit/rules/%.o: src/rules/%.cpp
+	@mkdir -p $(@D)
+	$(UNIT_CXX) $(UNIT_CXXFLAGS) -c -o $@ $<
+$(UNIT_TEST_OBJS): test/unit/%.o: test/unit/%.cpp
+	$(UNIT_CXX) $(UNIT_CXXFLAGS) -c -o $@ $<
+-include $(UNIT_OBJS:.o=.d)
+clean: clean-unit
+clean-unit:
+	rm -rf test/unit/rules test/unit/*.o test/unit/*.d test/unit/rules_test
