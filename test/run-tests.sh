@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make test: builds irp_batch, checks its packaging (the Debian package built,
+# make test: builds irp_batch, runs the unit tests of its pure rules (no
+# server needed), checks its packaging (the Debian package built,
 # installed with apt-get, run and purged; META.json; make dist), installs it,
 # then runs every suite against a throwaway PostgreSQL 15 cluster
 # (pg_virtualenv -t: a temporary directory, no system configuration touched,
@@ -14,6 +15,19 @@ export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 
 fail_early() { echo "$1" >&2; echo "0 passed, 1 failed"; exit 1; }
 make -s PG_CONFIG="$PG_CONFIG" || fail_early "build failed"
+
+# The unit tests of the pure rules (test/unit/, doctest), which need no
+# server. counts/unit gets the units that passed and failed, from the line
+# "[unit] units: N | P passed | F failed" that test/unit/main.cpp prints after
+# doctest's own summary: a unit is one row of a table (or a test case without
+# rows), so a broken rule counts each row it breaks. A build that fails, or a
+# run that ends without that line, counts 1 failure.
+unit_log=$(mktemp /tmp/irp_batch_unit.XXXXXX.log)
+if [ -z "${STRESS_ONLY:-}" ]; then
+  echo "== unit tests (test/unit)"
+  make -s unit PG_CONFIG="$PG_CONFIG" 2>&1 | tee "$unit_log"
+  unit_status=${PIPESTATUS[0]}
+fi
 
 # Packaging (test/packaging.sh): META.json, make dist, make deb and lintian;
 # then the .deb, installed with apt-get in place of make install, runs the
@@ -32,10 +46,16 @@ $sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || fail_early "install f
 # The suites run in a scratch copy of the test inputs, owned by the user that
 # runs the cluster (as root: postgres, since initdb refuses root).
 work=$(mktemp -d /tmp/irp_batch_test.XXXXXX)
-trap 'rm -rf "$work" "$packaging_log"' EXIT
+trap 'rm -rf "$work" "$packaging_log" "$unit_log"' EXIT
 cp -r Makefile README.md LICENSE irp_batch.control sql specs expected t test clients examples docs "$work"/
-# The install scripts as built (extension/), before anything runs them.
 mkdir -p "$work/counts"
+if [ -z "${STRESS_ONLY:-}" ]; then
+  unit_counts=$(sed -nE 's/^\[unit\] units: [0-9]+ \| ([0-9]+) passed \| ([0-9]+) failed$/\1 \2/p' "$unit_log" | tail -n 1)
+  read -r p q <<< "${unit_counts:-0 1}"
+  [ "$unit_status" -eq 0 ] || [ "$q" -gt 0 ] || q=1
+  echo "$p $q" > "$work/counts/unit"
+fi
+# The install scripts as built (extension/), before anything runs them.
 echo "== install scripts"
 bash test/install_scripts.sh | tee "$work/install_scripts.log"
 echo "$(grep -cE '^ok [0-9]' "$work/install_scripts.log") $(grep -cE '^not ok [0-9]' "$work/install_scripts.log")" > "$work/counts/install_scripts"
