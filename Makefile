@@ -71,7 +71,7 @@ REGRESS_OPTS = --inputdir=. --encoding=UTF8
 # Isolation tester suites: specs/NAME.spec, expected/NAME.out
 ISOLATION = race_create race_window race_duplicate race_cancel race_reactivate race_ensure \
             race_moving_target race_upsert race_index_build race_request race_attach \
-            notify_events notify_progress notify_bound
+            notify_events notify_progress notify_bound race_drop_tables
 ISOLATION_OPTS = --inputdir=. --encoding=UTF8 --load-extension=irp_batch
 
 # TAP suites: t/*.pl (PostgreSQL::Test::Cluster; crash recovery, standby).

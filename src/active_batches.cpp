@@ -10,22 +10,18 @@
  * query reads) it runs the query through SPI instead.
  */
 #include <algorithm>
-#include <cstring>
 
 extern "C" {
 #include "postgres.h"
 #include "access/genam.h"
-#include "access/relation.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type_d.h"
 #include "executor/tuptable.h"
-#include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"

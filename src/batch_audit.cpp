@@ -4,7 +4,6 @@
  */
 #include "batch_audit.hpp"
 
-#include <cstring>
 
 extern "C" {
 #include "access/htup_details.h"
@@ -20,7 +19,6 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/tuplestore.h"
-#include "utils/uuid.h"
 #include "executor/spi.h"
 #include "utils/rel.h"
 }

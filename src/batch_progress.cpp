@@ -17,7 +17,6 @@ extern "C" {
 #include "result_set.hpp"
 #include "sql_args.hpp"
 #include "status_queries.hpp"
-#include "rules/status_text.hpp"
 #include "queries.hpp"
 
 namespace irp {

@@ -10,7 +10,6 @@ extern "C" {
 
 #include <optional>
 
-#include "key_claim.hpp"
 #include "new_batch.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"

@@ -8,7 +8,6 @@
 extern "C" {
 #include "utils/builtins.h"
 #include "utils/numeric.h"
-#include "utils/uuid.h"
 }
 
 #include "rules/audit_events.hpp"

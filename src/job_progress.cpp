@@ -11,11 +11,9 @@
 extern "C" {
 #include "postgres.h"
 #include "access/genam.h"
-#include "access/relation.h"
 #include "access/stratnum.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "commands/trigger.h"
@@ -30,7 +28,6 @@ extern "C" {
 }
 
 #include <algorithm>
-#include <cstring>
 
 #include "rules/problem.hpp"
 #include "enum_labels.hpp"

@@ -6,11 +6,9 @@
 
 extern "C" {
 #include "access/genam.h"
-#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/multixact.h"
 #include "access/relation.h"
-#include "executor/executor.h"
 #include "storage/procarray.h"
 #include "access/stratnum.h"
 #include "access/tableam.h"
@@ -23,7 +21,6 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/fmgroids.h"
-#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/relcache.h"
 #include "utils/resowner.h"

@@ -6,7 +6,6 @@
  */
 extern "C" {
 #include "postgres.h"
-#include "funcapi.h"
 #include "utils/builtins.h"
 }
 
