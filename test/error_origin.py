@@ -12,12 +12,12 @@ import sys
 
 import psycopg
 
+from tap import Tap
+
 DATABASE = "irp_batch_error_origin"
-results = []
-
-
-def check(ok, description, got=None):
-    results.append((bool(ok), description, got))
+tap = Tap()
+check = tap.check
+results = tap.results
 
 
 def origin_of(conn, sql, params=None):
@@ -109,12 +109,7 @@ def main():
             admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
             admin.execute("DROP ROLE IF EXISTS irp_origin_writer")
 
-    print(f"1..{len(results)}")
-    for n, (ok, description, got) in enumerate(results, 1):
-        print(f"{'ok' if ok else 'not ok'} {n} - {description}")
-        if not ok:
-            print(f"# got: {got!r}")
-    return 0 if all(ok for ok, _, _ in results) else 1
+    return tap.report()
 
 
 if __name__ == "__main__":

@@ -14,17 +14,17 @@ import sys
 
 import psycopg
 
+from tap import Tap
+
 README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "README.md")
 ADOPTION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "adoption.md")
 # make demo plays the pg_regress scenario, whose notebook role gets README's grants.
 SCENARIO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sql", "scenario.sql")
 DATABASE = "irp_batch_readme"
 
-results = []
-
-
-def check(ok, description, got=None):
-    results.append((bool(ok), description, got))
+tap = Tap()
+check = tap.check
+results = tap.results
 
 
 def run_example(code):
@@ -156,12 +156,7 @@ def main():
     with psycopg.connect("dbname=postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE {DATABASE}")
 
-    print(f"1..{len(results)}")
-    for n, (ok, description, got) in enumerate(results, 1):
-        print(f"{'ok' if ok else 'not ok'} {n} - {description}")
-        if not ok:
-            print(f"# got: {got!r}")
-    return 0 if all(ok for ok, _, _ in results) else 1
+    return tap.report()
 
 
 if __name__ == "__main__":
