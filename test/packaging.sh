@@ -168,9 +168,12 @@ if [ -s "$tmp/deb.list" ] && diff "$tmp/make-install.list" "$tmp/deb.list" > "$t
 else
   tap 1 "the package installs exactly the files of make install" "$out$(cat "$tmp/lists.diff")"
 fi
+# The listing is read once into a file: grep -q in a pipe would stop reading
+# early, and under pipefail dpkg-deb's SIGPIPE would count as "missing".
+dpkg-deb -c "$tmp/$deb" 2>/dev/null | awk '{print $6}' > "$tmp/deb.all"
 for f in "/usr/share/postgresql/15/extension/irp_batch--$extversion.sql" /usr/share/postgresql/15/extension/irp_batch.control \
          /usr/lib/postgresql/15/lib/irp_batch.so /usr/share/doc/$PACKAGE/copyright; do
-  dpkg-deb -c "$tmp/$deb" 2>/dev/null | awk '{print $6}' | grep -qx ".$f" || missing_file="${missing_file:-} $f"
+  grep -qx ".$f" "$tmp/deb.all" || missing_file="${missing_file:-} $f"
 done
 tap "$([ -z "${missing_file:-}" ]; echo $?)" "it holds irp_batch--$extversion.sql, the control file, irp_batch.so and the copyright" "missing:${missing_file:-}"
 
