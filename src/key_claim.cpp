@@ -314,13 +314,14 @@ Probe probe_key(const KeySpace& space, std::int32_t configuration_id, Datum batc
     return found;
 }
 
-/* Scans the row versions with this id with a dirty snapshot, through the
- * primary key if it can be read, else the table; call through pg(). */
-Probe probe_id(const KeySpace& space, std::int32_t id)
+/*
+ * Calls visit(slot) for each row version with this id that snapshot sees,
+ * read through the primary key if it can be read, else the table, until
+ * visit returns true; call through pg().
+ */
+template <typename Visit>
+void scan_id(const KeySpace& space, std::int32_t id, Snapshot snapshot, Visit visit)
 {
-    Probe found;
-    SnapshotData dirty;
-    InitDirtySnapshot(dirty);
     TupleTableSlot* slot = table_slot_create(space.heap, nullptr);
     Relation index = nullptr;
     const Oid pkey = RelationGetPrimaryKeyIndex(space.heap);
@@ -333,10 +334,10 @@ Probe probe_id(const KeySpace& space, std::int32_t id)
         ScanKeyData key;
         ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, InvalidOid, F_INT4EQ,
                                Int32GetDatum(id));
-        IndexScanDesc scan = index_beginscan(space.heap, index, &dirty, 1, 0);
+        IndexScanDesc scan = index_beginscan(space.heap, index, snapshot, 1, 0);
         index_rescan(scan, &key, 1, nullptr, 0);
         while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
-            if (consider(slot, dirty, false, found))
+            if (visit(slot))
                 break;
         }
         index_endscan(scan);
@@ -345,15 +346,46 @@ Probe probe_id(const KeySpace& space, std::int32_t id)
         ScanKeyData key;
         ScanKeyEntryInitialize(&key, 0, space.columns.id, BTEqualStrategyNumber, InvalidOid, InvalidOid, F_INT4EQ,
                                Int32GetDatum(id));
-        TableScanDesc scan = table_beginscan(space.heap, &dirty, 1, &key);
+        TableScanDesc scan = table_beginscan(space.heap, snapshot, 1, &key);
         while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
-            if (consider(slot, dirty, false, found))
+            if (visit(slot))
                 break;
         }
         table_endscan(scan);
     }
     ExecDropSingleTupleTableSlot(slot);
+}
+
+/* Scans the row versions with this id with a dirty snapshot; call through pg(). */
+Probe probe_id(const KeySpace& space, std::int32_t id)
+{
+    Probe found;
+    SnapshotData dirty;
+    InitDirtySnapshot(dirty);
+    scan_id(space, id, &dirty, [&](TupleTableSlot* slot) { return consider(slot, dirty, false, found); });
     return found;
+}
+
+/*
+ * Whether a fresh MVCC snapshot sees a row with this id; call through pg().
+ * A dirty-snapshot scan of an index can miss a row that another transaction
+ * is updating: it reads the index page before the new version's entry is
+ * there, and then finds the old version dead because the update committed
+ * meanwhile (PostgreSQL's own unique check holds the page lock to avoid
+ * this; an index scan cannot). An MVCC snapshot sees either the old version
+ * (the update committed after it was taken) or the new version's entry
+ * (inserted before the update committed, so before the snapshot).
+ */
+bool id_visible(const KeySpace& space, std::int32_t id)
+{
+    const Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+    bool seen = false;
+    scan_id(space, id, snapshot, [&seen](TupleTableSlot*) {
+        seen = true;
+        return true;
+    });
+    UnregisterSnapshot(snapshot);
+    return seen;
 }
 
 /* Waits for the transaction a probe found changing a row; holds no claim. Call through pg(). */
@@ -387,8 +419,11 @@ bool id_taken(const KeySpace& space, std::int32_t id)
 {
     for (;;) {
         const Probe found = pg([&] { return probe_id(space, id); });
-        if (found.taken || !TransactionIdIsValid(found.wait_for))
-            return found.taken;
+        if (found.taken)
+            return true;
+        /* Nothing seen: a row being updated at that moment may have been missed. */
+        if (!TransactionIdIsValid(found.wait_for))
+            return pg([&] { return id_visible(space, id); });
         /* Only when it must wait: irp_create_batch and irp_ensure_batch claim
          * the key before their INSERT and keep that claim through it. */
         unlock(claim);

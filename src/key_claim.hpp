@@ -78,8 +78,10 @@ bool claim_and_read_active(const KeySpace& space, Oid nsp, std::int32_t configur
 /*
  * Whether a row with this id exists (committed, or this transaction's own),
  * looked up with a dirty snapshot after waiting for every transaction that
- * is inserting, updating or deleting it. Before such a wait it lets go of
- * this backend's claim and hold; a claim it does not wait with stays.
+ * is inserting, updating or deleting it, and, if that finds none, with a
+ * fresh MVCC snapshot (a dirty scan can miss a row whose update commits
+ * while it runs). Before such a wait it lets go of this backend's claim and
+ * hold; a claim it does not wait with stays.
  */
 bool id_taken(const KeySpace& space, std::int32_t id);
 
