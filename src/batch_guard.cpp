@@ -101,14 +101,6 @@ std::optional<Problem> check_no_duplicates(const BatchRow& row, Oid nsp)
     return moved_with_duplicates(row, DatumGetInt32(spi_value(0, 1, &isnull)));
 }
 
-/*
- * Rule 1 and 3: no other active batch may exist for the row's key. The key is
- * claimed (key_claim.hpp) until the row is in the indexes; the batch to name
- * is read with a fresh snapshot, which sees what the probe saw. An INSERT
- * whose id is taken will not insert its row (ON CONFLICT (id) updates that
- * batch instead, after waiting for its lockers): its row is still checked,
- * but the claim is not kept for it, so it is not held while PostgreSQL waits.
- */
 /* An SPI connection made when the first check needs SQL, and only then. */
 struct LazySpi {
     bool connected = false;
@@ -126,10 +118,40 @@ struct LazySpi {
     }
 };
 
+/*
+ * Locks the batch whose id an INSERT names FOR NO KEY UPDATE, the lock that
+ * ON CONFLICT (id) DO UPDATE takes; false if it is gone. Without it,
+ * PostgreSQL's pre-check of the arbiter index (ExecCheckIndexConstraints,
+ * a dirty-snapshot scan that holds no page lock) can miss the batch while
+ * another transaction's non-HOT update of it commits: PostgreSQL then
+ * inserts the row speculatively, and idx_batch_unique_active, not an
+ * arbiter, raises its bare 23505 against that same batch's new version
+ * before the primary key's conflict can send the upsert back to its
+ * update. Locked, the batch keeps its row version until this transaction
+ * ends, so the pre-check finds it.
+ */
+bool lock_taken_id(std::int32_t id, Oid nsp, LazySpi& spi)
+{
+    /* Lock order: a batch's row lock before a claim, and no claim while waiting for it. */
+    end_claim(ClaimEnd::RowLockWait);
+    spi.connect();
+    Datum args[] = {Int32GetDatum(id)};
+    return spi_run_latest(prepared(Query::LockTakenId, nsp), args, nullptr, 1) > 0;
+}
+
+/*
+ * Rule 1 and 3: no other active batch may exist for the row's key. The key is
+ * claimed (key_claim.hpp) until the row is in the indexes; the batch to name
+ * is read with a fresh snapshot, which sees what the probe saw. An INSERT
+ * whose id is taken will not insert its row (ON CONFLICT (id) updates that
+ * batch instead): the batch is locked first (lock_taken_id), the row is
+ * still checked, but the claim is not kept for it.
+ */
 std::optional<Problem> check_conflict(const RowImage& image, const KeySpace& space, Oid nsp, bool is_insert,
                                       LazySpi& spi)
 {
-    const bool id_in_use = is_insert && id_taken(space, image.row.id);
+    const bool id_in_use =
+        is_insert && id_taken(space, image.row.id) && lock_taken_id(image.row.id, nsp, spi);
     /* The common case, no active batch of the key, needs no SQL. */
     bool conflict = claim_key(space, image.row.configuration_id, image.batch_type, image.row.id);
     if (conflict) {

@@ -101,9 +101,9 @@ void hold_key(std::int32_t configuration_id, Datum batch_type);
 enum class ClaimEnd {
     /* The guard's row needs no claim: the statement's previous row, which may have taken one, is in the indexes. */
     RowNeedsNone,
-    /* The row will not be inserted: its id is taken, so INSERT ... ON CONFLICT (id) updates that batch instead,
-     * after PostgreSQL waits for its lockers (no claim may be held during that wait); or irp_ensure_batch found
-     * the key's active batch and inserts nothing. */
+    /* The row will not be inserted: its id is taken, so INSERT ... ON CONFLICT (id) updates that batch instead
+     * (the guard holds it locked FOR NO KEY UPDATE, taken without a claim); or irp_ensure_batch found the key's
+     * active batch and inserts nothing. */
     RowNotInserted,
     /* The row the claim was taken for is in the indexes (irp_create_batch's and irp_ensure_batch's direct insert). */
     RowInIndexes,

@@ -230,6 +230,8 @@ const Statement statements[] = {
      5, {INT4OID, INT4OID, TEXTOID, INT4OID, UUIDOID}},
     /* AuditInsertRequest($1 actor): as AuditInsert, with the request_id */
     {AUDIT_INSERT(", 'request_id', n.request_id"), 1, {TEXTOID}},
+    /* LockTakenId($1 id): locked as INSERT ... ON CONFLICT DO UPDATE locks it, so that it keeps its row version */
+    {"SELECT 1 FROM @extschema@.irp_batch WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE", 1, {INT4OID}},
 };
 
 static_assert(sizeof(statements) / sizeof(statements[0]) == static_cast<std::size_t>(Query::Count_),

@@ -38,6 +38,7 @@ enum class Query {
     RequestBatch,            /* a request_id's batch, and whether the call asks for the same */
     InsertBatchRequest,      /* irp_create_batch, irp_ensure_batch with a request_id: the batch */
     AuditInsertRequest,      /* audit trigger, per statement, on a table with request_id */
+    LockTakenId,             /* the guard: the batch an INSERT's taken id names, locked FOR NO KEY UPDATE */
     Count_
 };
 
