@@ -25,9 +25,18 @@ run_outside_load() {
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   echo "$(grep -cE '^ok [0-9]' outside_load.log) $(grep -cE '^not ok [0-9]' outside_load.log)" > counts/outside_load
 }
+# Upsert race: upserts of one batch against transactions that lock, cancel
+# and commit it (test/upsert_race.py), for UPSERT_SECONDS (default 15).
+run_upsert_race() {
+  echo "== upsert race"
+  /usr/bin/python3 test/upsert_race.py --seconds "${1}" 2>&1 | tee upsert_race.log
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  echo "$(grep -cE '^ok [0-9]' upsert_race.log) $(grep -cE '^not ok [0-9]' upsert_race.log)" > counts/upsert_race
+}
 if [ -n "${STRESS_ONLY:-}" ]; then
   run_stress "${STRESS_SECONDS:-300}"
   run_outside_load "${OUTSIDE_SECONDS:-60}"
+  run_upsert_race "${UPSERT_SECONDS:-60}"
   exit $status
 fi
 
@@ -107,8 +116,10 @@ bash test/plproxy.sh 2>&1 | tee plproxy.log
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 echo "$(grep -cE '^ok [0-9]' plproxy.log) $(grep -cE '^not ok [0-9]' plproxy.log)" > counts/plproxy
 
-# Stress, for a few seconds; the outside load, 3 seconds per isolation level.
+# Stress, for a few seconds; the outside load, 3 seconds per isolation level;
+# the upsert race, 15 seconds.
 run_stress 5
 run_outside_load 3
+run_upsert_race "${UPSERT_SECONDS:-15}"
 
 exit $status
