@@ -142,8 +142,8 @@ demo: deps
 bench: deps install
 	@bash bench/run.sh
 
-# The stress check and the outside load (pgbench) alone, for longer:
-#   make stress STRESS_SECONDS=600 STRESS_CLIENTS=8 OUTSIDE_SECONDS=120 OUTSIDE_CLIENTS=8
+# The stress check, the outside load (pgbench) and the upsert race alone, for longer:
+#   make stress STRESS_SECONDS=600 STRESS_CLIENTS=8 OUTSIDE_SECONDS=120 OUTSIDE_CLIENTS=8 UPSERT_SECONDS=120
 stress: deps
 	@STRESS_ONLY=1 bash test/run-tests.sh
 
