@@ -41,6 +41,19 @@ SELECT irp_renamed.irp_create_batch('EDM_CREATION', 42, 3) AS fresh;
 SELECT irp_renamed.irp_create_batch('EDM_CREATION', 42, 3);
 SELECT irp_renamed.irp_cancel_batch(1);
 
+-- A table without a column as the guard reads it (duplicate_of of another
+-- type): the functions that look up the key's active batch say so (55000),
+-- and the guard will not fire on it (39P01). Rolled back.
+BEGIN;
+ALTER TABLE irp_renamed.irp_batch ALTER duplicate_of TYPE bigint;
+SAVEPOINT altered;
+SELECT * FROM irp_renamed.irp_ensure_batch('EDM_CREATION', 42, 3);
+ROLLBACK TO altered;
+SELECT irp_renamed.irp_create_batch('EDM_CREATION', 42, 3, allow_duplicate => true);
+ROLLBACK TO altered;
+SELECT irp_renamed.irp_create_batch('OTHER', 42, 3);
+ROLLBACK;
+
 SET client_min_messages = error;
 DROP SCHEMA irp_renamed CASCADE;
 RESET client_min_messages;

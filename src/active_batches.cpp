@@ -140,10 +140,9 @@ bool read_directly(Oid nsp, std::int32_t configuration_id, Datum batch_type, Vec
     Relation jobs = table_open(jobs_oid, AccessShareLock);
     const BatchTable t = batch_columns(batches, nsp);
     const AttrNumber job_batch_id = get_attnum(jobs_oid, "batch_id");
-    const AttrNumber created = get_attnum(batches_oid, "created_ts");
-    const Oid created_type = created > 0 ? TupleDescAttr(RelationGetDescr(batches), created - 1)->atttypid : InvalidOid;
+    const AttrNumber created = static_cast<AttrNumber>(t.created_ts);
     Relation active = nullptr, by_batch = nullptr;
-    bool ok = t.relid != InvalidOid && job_batch_id > 0 && (created_type == TIMESTAMPTZOID || created_type == TIMESTAMPOID) &&
+    bool ok = t.relid != InvalidOid && job_batch_id > 0 && created > 0 &&
               readable_as_query(batches) && readable_as_query(jobs) &&
               (active = open_usable_index(nsp, "idx_batch_active", batches, static_cast<AttrNumber>(t.configuration_id))) != nullptr &&
               holds_active_rows(active, batches, static_cast<AttrNumber>(t.status)) &&
@@ -173,7 +172,7 @@ bool read_directly(Oid nsp, std::int32_t configuration_id, Datum batch_type, Vec
             r.batch_type = PointerGetDatum(PG_DETOAST_DATUM_COPY(slot_getattr(slot, t.batch_type, &isnull)));
             r.status = CStringGetTextDatum(enum_label(status).text);
             r.created_ts = slot_getattr(slot, created, &r.created_null);
-            if (!r.created_null && created_type == TIMESTAMPOID)
+            if (!r.created_null && t.created_ts_local)
                 r.created_ts = DirectFunctionCall1(timestamp_timestamptz, r.created_ts);
             r.duplicate_of = DatumGetInt32(slot_getattr(slot, t.duplicate_of, &r.duplicate_of_null));
             r.job_count = job_count(jobs, by_batch, snapshot, job_slot, r.id);

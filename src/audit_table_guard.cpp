@@ -1,5 +1,5 @@
 /*
- * event_guard.cpp: the BEFORE statement trigger on irp_batch_event that
+ * audit_table_guard.cpp: the BEFORE statement trigger on irp_batch_event that
  * keeps the audit trail unforgeable. Only the table's owner (and roles with
  * its privileges, such as superusers) may write it; the audit triggers on
  * irp_batch write as that owner, so no application role needs, or may use,

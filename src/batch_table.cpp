@@ -98,6 +98,8 @@ BatchTable batch_columns(Relation rel, Oid nsp)
     t.request_id = column(desc, "request_id", UUIDOID);
     t.step_id = column(desc, "step_id", INT4OID);
     t.cancel_reason = column(desc, "cancel_reason", TEXTOID);
+    t.created_ts = column(desc, "created_ts", TIMESTAMPTZOID, TIMESTAMPOID);
+    t.created_ts_local = t.created_ts != 0 && TupleDescAttr(desc, t.created_ts - 1)->atttypid == TIMESTAMPOID;
     if (t.id && t.configuration_id && t.batch_type && t.status && t.duplicate_of)
         t.relid = relid;
     return t;

@@ -30,6 +30,8 @@ struct BatchTable {
     int request_id; /* 0 in a database still at 1.x, whose table has no such column */
     int step_id;       /* 0 if missing or not an integer (the audit then writes with SQL) */
     int cancel_reason; /* 0 if missing or not text (likewise) */
+    int created_ts;    /* 0 if missing or not a timestamp (irp_get_active_batches_for_config then runs its query) */
+    bool created_ts_local; /* created_ts is timestamp without time zone (tables adopted from the IRP helpers) */
 };
 
 /*

@@ -126,12 +126,13 @@ Datum guard_drop(FunctionCallInfo fcinfo)
         jobs = DatumGetInt64(spi_value(0, 2, &isnull));
         events = DatumGetInt64(spi_value(0, 3, &isnull));
     }
-    spi_finish();
-    if (batches == 0 && jobs == 0 && events == 0)
+    if (batches == 0 && jobs == 0 && events == 0) {
+        spi_finish();
         return Datum(0);
+    }
     /* Only those who may read the tables learn how much they hold. */
     const bool may_know = pg([owner] { return has_privs_of_role(GetUserId(), owner); });
-    throw drop_refused(batches, jobs, events, may_know);
+    throw drop_refused(batches, jobs, events, may_know); /* the abort closes SPI (queries.hpp) */
 }
 
 }  // namespace

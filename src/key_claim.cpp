@@ -65,7 +65,7 @@ private:
     ResourceOwner saved_;
 };
 
-/* Lets go of a key lock; safe in abort callbacks (LockRelease only warns). */
+/* Lets go of a key lock; safe in abort callbacks (LockRelease only warns), so deliberately not through pg(). */
 void unlock(HeldClaim& lock) noexcept
 {
     if (!lock.held)
@@ -453,6 +453,7 @@ void hold_key(std::int32_t configuration_id, Datum batch_type)
     acquire(hold, pg([&] { return claim_tag(configuration_id, batch_type); }));
 }
 
+/* Every moment ends the claim and the hold alike: the moment names why, for the caller's reader (key_claim.hpp). */
 void end_claim(ClaimEnd)
 {
     unlock(claim);
