@@ -127,8 +127,11 @@ __all__ = [
 EXTENSION = "irp_batch"
 UNIQUE_INDEX = "idx_batch_unique_active"
 
-# The guard's message (README, Errors). batch_type is written as given, quotes
-# included, so the pattern is anchored at both ends and the type is greedy.
+# The guard's message, a wire contract: the server builds it in duplicate_batch()
+# (src/rules/guard_rules.hpp), and test/unit/guard_rules_test.cpp checks that it
+# still matches this pattern; "Batch N not found" is batch_not_found() in
+# src/cancel_batch.cpp. batch_type is written as given, quotes included, so the
+# pattern is anchored at both ends and the type is greedy.
 _DUPLICATE_MESSAGE = re.compile(
     r"Active batch already exists for configuration (?P<configuration_id>\d+) "
     r"and batch_type '(?P<batch_type>.*)': Batch ID (?P<batch_id>\d+) "

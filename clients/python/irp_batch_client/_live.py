@@ -1,8 +1,8 @@
 """Live batch status: watch(), batch_progress() and wait_for_batches().
 
 The server sends one NOTIFY per audit event on ``irp_batch_events`` and, per
-statement that touched jobs, one per batch on ``irp_job_progress`` (README,
-"Notifications"), at commit: rolled-back work sends nothing. These functions
+statement that touched jobs, one per batch on ``irp_job_progress``
+(docs/notifications.md), at commit: rolled-back work sends nothing. These functions
 LISTEN on a connection of their own, in autocommit, so notifications arrive
 between statements.
 
