@@ -128,12 +128,12 @@ struct LazySpi {
  * arbiter, raises its bare 23505 against that same batch's new version
  * before the primary key's conflict can send the upsert back to its
  * update. Locked, the batch keeps its row version until this transaction
- * ends, so the pre-check finds it.
+ * ends, so the pre-check finds it. Taken last, holding no claim: a claimant
+ * waits for a batch's locker, so a lock taken before the key's check would
+ * make two upserts of two batches of one key wait for each other.
  */
 bool lock_taken_id(std::int32_t id, Oid nsp, LazySpi& spi)
 {
-    /* Lock order: a batch's row lock before a claim, and no claim while waiting for it. */
-    end_claim(ClaimEnd::RowLockWait);
     spi.connect();
     Datum args[] = {Int32GetDatum(id)};
     return spi_run_latest(prepared(Query::LockTakenId, nsp), args, nullptr, 1) > 0;
@@ -144,24 +144,34 @@ bool lock_taken_id(std::int32_t id, Oid nsp, LazySpi& spi)
  * claimed (key_claim.hpp) until the row is in the indexes; the batch to name
  * is read with a fresh snapshot, which sees what the probe saw. An INSERT
  * whose id is taken will not insert its row (ON CONFLICT (id) updates that
- * batch instead): the batch is locked first (lock_taken_id), the row is
- * still checked, but the claim is not kept for it.
+ * batch instead): its row is still checked, then the claim goes and the
+ * batch is locked (lock_taken_id); if that batch is gone by then, the row
+ * will be inserted after all, and is checked again keeping the claim.
  */
 std::optional<Problem> check_conflict(const RowImage& image, const KeySpace& space, Oid nsp, bool is_insert,
                                       LazySpi& spi)
 {
-    const bool id_in_use =
-        is_insert && id_taken(space, image.row.id) && lock_taken_id(image.row.id, nsp, spi);
-    /* The common case, no active batch of the key, needs no SQL. */
-    bool conflict = claim_key(space, image.row.configuration_id, image.batch_type, image.row.id);
-    if (conflict) {
-        spi.connect();
-        conflict = claim_and_read_active(space, nsp, image.row.configuration_id, image.batch_type, image.row.id);
+    bool id_in_use = is_insert && id_taken(space, image.row.id);
+    for (;;) {
+        /* The common case, no active batch of the key, needs no SQL. */
+        bool conflict = claim_key(space, image.row.configuration_id, image.batch_type, image.row.id);
+        if (conflict) {
+            spi.connect();
+            conflict = claim_and_read_active(space, nsp, image.row.configuration_id, image.batch_type, image.row.id);
+        }
+        if (conflict) {
+            if (id_in_use)
+                end_claim(ClaimEnd::RowNotInserted);
+            break;
+        }
+        if (!id_in_use)
+            return std::nullopt; /* the claim stays until the row is in the indexes */
+        /* Lock order: a batch's row lock is never waited for while holding a claim. */
+        end_claim(ClaimEnd::RowLockWait);
+        if (lock_taken_id(image.row.id, nsp, spi))
+            return std::nullopt;
+        id_in_use = false;
     }
-    if (id_in_use)
-        end_claim(ClaimEnd::RowNotInserted);
-    if (!conflict)
-        return std::nullopt;
     bool isnull = false;
     ExistingBatch existing;
     existing.id = DatumGetInt32(spi_value(0, 1, &isnull));

@@ -26,10 +26,12 @@ run_outside_load() {
   echo "$(grep -cE '^ok [0-9]' outside_load.log) $(grep -cE '^not ok [0-9]' outside_load.log)" > counts/outside_load
 }
 # Upsert race: upserts of one batch against transactions that lock, cancel
-# and commit it (test/upsert_race.py), for UPSERT_SECONDS (default 15).
+# and commit it (test/upsert_race.py), then the same with two batches of the key, each round for UPSERT_SECONDS (default 15).
 run_upsert_race() {
   echo "== upsert race"
   /usr/bin/python3 test/upsert_race.py --seconds "${1}" 2>&1 | tee upsert_race.log
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  /usr/bin/python3 test/upsert_race.py --seconds "${1}" --two-batches 2>&1 | tee -a upsert_race.log
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   echo "$(grep -cE '^ok [0-9]' upsert_race.log) $(grep -cE '^not ok [0-9]' upsert_race.log)" > counts/upsert_race
 }
@@ -117,7 +119,7 @@ bash test/plproxy.sh 2>&1 | tee plproxy.log
 echo "$(grep -cE '^ok [0-9]' plproxy.log) $(grep -cE '^not ok [0-9]' plproxy.log)" > counts/plproxy
 
 # Stress, for a few seconds; the outside load, 3 seconds per isolation level;
-# the upsert race, 15 seconds.
+# the upsert race, two rounds of 15 seconds.
 run_stress 5
 run_outside_load 3
 run_upsert_race "${UPSERT_SECONDS:-15}"

@@ -28,6 +28,14 @@ Checks (TAP): the load ran; no client saw any error (there is nothing for
 the duplicate error to refuse: the key has no other batch); the batch is
 the only row (no upsert inserted one) and the key invariants hold.
 
+A second round (--two-batches; make test runs both) gives the key a second
+active batch, an intentional duplicate, and the clients aim at either: an
+upsert of one now gets the descriptive duplicate error (the other batch is
+active), and nothing else. The guard's lock of the upserted batch is taken
+after the key's check, holding no claim: taken before, two upserts of the
+two batches each found the other's batch locked, waited for its locker,
+and deadlocked (40P01, seen once in outside_load's READ COMMITTED mix).
+
 Connects through libpq's environment (PGHOST, PGPORT, PGUSER) and works in
 its own database. Usage: upsert_race.py [--seconds N] [--upserters N]
 [--togglers N] [--without-guard]. --without-guard runs the same load on a
@@ -35,6 +43,7 @@ plain table with the same two unique indexes and no extension, to show
 PostgreSQL's own behaviour (its bare 23505s are then expected, not checked).
 """
 import argparse
+import random
 import sys
 import threading
 import time
@@ -50,8 +59,9 @@ UPSERT = ("INSERT INTO irp_batch (id, step_id, configuration_id, batch_type, sta
           " ON CONFLICT (id) DO UPDATE SET status = 'ACTIVE', updated_ts = clock_timestamp()")
 
 
-def setup(without_guard):
-    """A fresh database with one batch of key (1, EDM_CREATION); returns its id."""
+def setup(without_guard, two_batches):
+    """A fresh database with one batch of key (1, EDM_CREATION), and with
+    two_batches an active intentional duplicate of it; returns their ids."""
     with psycopg.connect("dbname=postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
         admin.execute(f"CREATE DATABASE {DATABASE}")
@@ -63,9 +73,13 @@ def setup(without_guard):
             conn.execute("CREATE UNIQUE INDEX idx_batch_unique_active ON irp_batch (configuration_id, batch_type)"
                          " WHERE status IN ('INITIATED', 'ACTIVE') AND duplicate_of IS NULL")
             conn.execute("INSERT INTO irp_batch (id, step_id, configuration_id, batch_type) VALUES (1, 1, 1, 'EDM_CREATION')")
-            return 1
+            return [1]
         conn.execute("CREATE EXTENSION irp_batch")
-        return conn.execute("SELECT irp_create_batch('EDM_CREATION', 1, 1)").fetchone()[0]
+        ids = [conn.execute("SELECT irp_create_batch('EDM_CREATION', 1, 1)").fetchone()[0]]
+        if two_batches:
+            ids.append(conn.execute("SELECT irp_create_batch('EDM_CREATION', 1, 1, allow_duplicate => true)")
+                       .fetchone()[0])
+        return ids
 
 
 def main():
@@ -74,14 +88,20 @@ def main():
     parser.add_argument("--upserters", type=int, default=8)
     parser.add_argument("--togglers", type=int, default=2)
     parser.add_argument("--without-guard", action="store_true")
+    parser.add_argument("--two-batches", action="store_true")
     args = parser.parse_args()
 
-    batch = setup(args.without_guard)
+    batches = setup(args.without_guard, args.two_batches)
+    duplicate_error = "Active batch already exists"
     stop = threading.Event()
     guard = threading.Lock()
     done, errors, samples = Counter(), Counter(), []
 
     def record(kind, e):
+        if args.two_batches and e.diag.sqlstate == "23505" and duplicate_error in (e.diag.message_primary or ""):
+            with guard:
+                done["refused"] += 1
+            return
         with guard:
             errors[f"{kind}: {e.diag.sqlstate}: {e.diag.message_primary}"] += 1
             if len(samples) < 3:
@@ -91,7 +111,7 @@ def main():
         with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
             while not stop.is_set():
                 try:
-                    conn.execute(UPSERT, (batch,))
+                    conn.execute(UPSERT, (random.choice(batches),))
                     with guard:
                         done["upsert"] += 1
                 except psycopg.Error as e:
@@ -100,6 +120,7 @@ def main():
     def toggler():
         with psycopg.connect(f"dbname={DATABASE}") as conn:
             while not stop.is_set():
+                batch = random.choice(batches)
                 try:
                     with conn.transaction():
                         conn.execute("SELECT 1 FROM irp_batch WHERE id = %s FOR NO KEY UPDATE", (batch,))
@@ -122,18 +143,24 @@ def main():
 
     bare = sum(n for k, n in errors.items() if "idx_batch_unique_active" in k)
     deadlocks = sum(n for k, n in errors.items() if ": 40P01:" in k)
-    print(f"# {'without the guard' if args.without_guard else 'irp_batch'}: {done['upsert']} upserts,"
+    what = "without the guard" if args.without_guard else "irp_batch, two batches of the key" if args.two_batches \
+        else "irp_batch"
+    print(f"# {what}: {done['upsert']} upserts, {done['refused']} refused as duplicates,"
           f" {done['toggle']} cancels; bare 23505 on idx_batch_unique_active x{bare}, 40P01 x{deadlocks}")
     for line in samples:
         print(f"#   {line}")
     if args.without_guard:
         return 0
 
-    checks = [(done["upsert"] > 0 and done["toggle"] > 0, "the upserts and the cancels ran", dict(done)),
-              (not errors, "no upsert or cancel failed (no bare 23505, no deadlock)", dict(errors))]
+    label = "two batches of one key: " if args.two_batches else ""
+    checks = [(done["upsert"] + done["refused"] > 0 and done["toggle"] > 0,
+               f"{label}the upserts and the cancels ran", dict(done)),
+              (not errors, f"{label}no upsert or cancel failed"
+               f"{' but with the descriptive duplicate error' if args.two_batches else ''}"
+               " (no bare 23505, no deadlock)", dict(errors))]
     with psycopg.connect(f"dbname={DATABASE}", autocommit=True) as conn:
         rows = conn.execute("SELECT count(*) FROM irp_batch").fetchone()[0]
-        checks.append((rows == 1, "no upsert inserted a row", rows))
+        checks.append((rows == len(batches), f"{label}no upsert inserted a row", rows))
         checks += key_invariants(conn)
     return report(checks)
 
