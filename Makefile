@@ -60,7 +60,7 @@ DATA_built = extension/irp_batch--2.1.sql extension/irp_batch--2.0--2.1.sql
 CODE_PIECES = extension/triggers.sql extension/api.sql extension/drop_warning.sql extension/setup.sql
 # What an update from the previous version runs again: the code, but the
 # event trigger, which it has.
-UPDATE_PIECES = extension/triggers.sql extension/api.sql extension/setup.sql
+UPDATE_PIECES = $(filter-out extension/drop_warning.sql,$(CODE_PIECES))
 EXTRA_CLEAN = src/rules/pure.stamp
 PGFILEDESC = "irp_batch - duplicate-batch prevention for IRP batches"
 

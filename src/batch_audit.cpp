@@ -169,8 +169,6 @@ RowChange row_change(TupleTableSlot* o, TupleTableSlot* n, const BatchTable& t)
 bool write_events_directly(TriggerData* td, const BatchTable& t, EventTable* events, Datum actor,
                            const char* actor_name)
 {
-    if (t.step_id == 0 || t.cancel_reason == 0)
-        return false;
     const TupleDesc desc = RelationGetDescr(td->tg_relation);
     const MemoryContext row_memory = event_row_context(events);
     const bool is_insert = TRIGGER_FIRED_BY_INSERT(td->tg_event);
@@ -246,6 +244,12 @@ bool write_events_directly(TriggerData* td, const BatchTable& t, EventTable* eve
 /* Writes the statement's events without SQL if it can; false if they must be written with SQL. Call through pg(). */
 bool write_directly(TriggerData* td, const BatchTable& t, Oid events_relid, Datum actor)
 {
+    if (t.step_id == 0 || t.cancel_reason == 0)
+        return false;
+    /* No row, no event (an upsert that only updated fires its INSERT trigger with none): nothing to open. */
+    const Tuplestorestate* main = TRIGGER_FIRED_BY_DELETE(td->tg_event) ? td->tg_oldtable : td->tg_newtable;
+    if (main == nullptr || tuplestore_tuple_count(const_cast<Tuplestorestate*>(main)) == 0)
+        return true;
     EventTable* events = open_event_table(events_relid, t.nsp);
     if (events == nullptr)
         return false;

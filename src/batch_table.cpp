@@ -36,8 +36,22 @@ int column(TupleDesc desc, const char* name, Oid type, Oid other_type = InvalidO
 
 }  // namespace
 
-Problem tables_not_set_up(std::string_view schema, Origin where)
+namespace {
+
+/* The name of schema nsp, quoted as an identifier for a message, or "(dropped)". */
+const char* quoted_schema(Oid nsp)
 {
+    return pg([nsp] {
+        const char* name = get_namespace_name(nsp);
+        return name != nullptr ? quote_identifier(name) : "(dropped)";
+    });
+}
+
+}  // namespace
+
+Problem tables_not_set_up(Oid nsp, Origin where)
+{
+    const char* schema = quoted_schema(nsp);
     Problem p(Code::ObjectNotInPrerequisiteState, concat_parts({"irp_batch has no tables in schema ", schema}), where);
     p.detail = Text("CREATE EXTENSION makes them unless the session has row_security set to off, as a restore of a "
                     "dump does (the dump brings them); or they were dropped.");
@@ -48,10 +62,7 @@ Problem tables_not_set_up(std::string_view schema, Origin where)
 
 Problem not_the_batch_table(Oid nsp, Origin where)
 {
-    const char* schema = pg([nsp] {
-        const char* name = get_namespace_name(nsp);
-        return name != nullptr ? quote_identifier(name) : "(dropped)";
-    });
+    const char* schema = quoted_schema(nsp);
     Problem p(Code::ObjectNotInPrerequisiteState,
               concat_parts({"table ", schema, ".irp_batch is not the table the irp_batch extension needs"}), where);
     p.detail = Text("It lacks one of the columns id, configuration_id, batch_type, status and duplicate_of, or has "
@@ -64,12 +75,10 @@ Problem not_the_batch_table(Oid nsp, Origin where)
 
 BatchHeap open_batch_heap(Oid nsp, LOCKMODE lockmode)
 {
-    const char* schema = nullptr;
     /* By name, so that a table dropped while the lock is awaited is looked up again (RangeVarGetRelidExtended). */
     const BatchHeap heap = pg([&] {
         BatchHeap h{nullptr, BatchTable{}};
         const char* name = get_namespace_name(nsp);
-        schema = name != nullptr ? quote_identifier(name) : "(dropped)";
         if (name != nullptr)
             h.rel = table_openrv_extended(makeRangeVar(const_cast<char*>(name), const_cast<char*>("irp_batch"), -1),
                                           lockmode, true);
@@ -78,7 +87,7 @@ BatchHeap open_batch_heap(Oid nsp, LOCKMODE lockmode)
         return h;
     });
     if (heap.rel == nullptr)
-        throw tables_not_set_up(schema);
+        throw tables_not_set_up(nsp);
     return heap;
 }
 

@@ -37,9 +37,8 @@ struct BatchTable {
 /*
  * The extension's schema has no table irp_batch (SQLSTATE 55000): CREATE
  * EXTENSION skipped the tables, as in a restore, or they were dropped.
- * schema is quoted as an identifier.
  */
-Problem tables_not_set_up(std::string_view schema, Origin where = Origin::here());
+Problem tables_not_set_up(Oid nsp, Origin where = Origin::here());
 
 /*
  * The extension's irp_batch lacks a column it reads, or has it with another

@@ -236,7 +236,10 @@ Datum job_progress(FunctionCallInfo fcinfo)
         for (; i < rows && DatumGetInt32(spi_value(i, 1, &isnull)) == batch_id; ++i) {
             const std::int64_t n = DatumGetInt64(spi_value(i, 3, &isnull));
             total += n;
-            if (n > 0)
+            /* A NULL status (adopted tables may allow it) counts in the total only, as the direct count has it. */
+            bool status_null = false;
+            spi_value(i, 2, &status_null);
+            if (n > 0 && !status_null)
                 counts.push_back(StatusCount{spi_text(i, 2), n});
         }
         notify_job_progress(batch_id, total, counts.data(), counts.size());

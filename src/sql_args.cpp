@@ -18,18 +18,12 @@ extern "C" {
 
 namespace irp {
 
-
 Oid function_schema(FunctionCallInfo fcinfo)
 {
     const Oid nsp = pg([fcinfo] { return get_func_namespace(fcinfo->flinfo->fn_oid); });
     /* Say what to do, rather than that a relation does not exist. */
-    if (const char* missing = pg([nsp] {
-            if (OidIsValid(get_relname_relid("irp_batch", nsp)))
-                return static_cast<const char*>(nullptr);
-            const char* name = get_namespace_name(nsp);
-            return name != nullptr ? quote_identifier(name) : "(dropped)";
-        }))
-        throw tables_not_set_up(missing);
+    if (!pg([nsp] { return OidIsValid(get_relname_relid("irp_batch", nsp)); }))
+        throw tables_not_set_up(nsp);
     return nsp;
 }
 

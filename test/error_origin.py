@@ -12,27 +12,29 @@ import sys
 
 import psycopg
 
-from tap import Tap
+from invariants import report
 
 DATABASE = "irp_batch_error_origin"
-tap = Tap()
-check = tap.check
-results = tap.results
+results = []
 
 
-def origin_of(conn, sql, params=None):
+def check(ok, description, got=None):
+    results.append((bool(ok), description, got))
+
+
+def origin_of(conn, sql):
     """The error sql raises, as (sqlstate, source_file, source_function, source_line)."""
     try:
         with conn.transaction():
-            conn.execute(sql, params)
+            conn.execute(sql)
     except psycopg.Error as e:
         d = e.diag
         return d.sqlstate, d.source_file, d.source_function, int(d.source_line or 0)
     return None
 
 
-def expect(conn, description, sql, sqlstate, source_file, source_function, params=None):
-    got = origin_of(conn, sql, params)
+def expect(conn, description, sql, sqlstate, source_file, source_function):
+    got = origin_of(conn, sql)
     check(got is not None and got[0] == sqlstate and got[1] == source_file and got[2] == source_function
           and got[3] > 0,
           f"{description}: {sqlstate} decided in {source_function}(), {source_file}", got)
@@ -109,7 +111,7 @@ def main():
             admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
             admin.execute("DROP ROLE IF EXISTS irp_origin_writer")
 
-    return tap.report()
+    return report(results)
 
 
 if __name__ == "__main__":

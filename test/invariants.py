@@ -1,5 +1,6 @@
-"""The invariants every concurrency check ends with (stress.py, outside_load.py),
-and how both print their checks.
+"""The invariants every concurrency check ends with (stress.py, outside_load.py,
+upsert_race.py), and how the Python drivers in test/ print their checks as
+TAP (also readme.py and error_origin.py).
 
 Each check is (passed, description, detail).
 """

@@ -14,7 +14,7 @@ import sys
 
 import psycopg
 
-from tap import Tap
+from invariants import report
 
 README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "README.md")
 ADOPTION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "adoption.md")
@@ -22,9 +22,11 @@ ADOPTION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs"
 SCENARIO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sql", "scenario.sql")
 DATABASE = "irp_batch_readme"
 
-tap = Tap()
-check = tap.check
-results = tap.results
+results = []
+
+
+def check(ok, description, got=None):
+    results.append((bool(ok), description, got))
 
 
 def run_example(code):
@@ -156,7 +158,7 @@ def main():
     with psycopg.connect("dbname=postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE {DATABASE}")
 
-    return tap.report()
+    return report(results)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ run_outside_load() {
   echo "$(grep -cE '^ok [0-9]' outside_load.log) $(grep -cE '^not ok [0-9]' outside_load.log)" > counts/outside_load
 }
 # Upsert race: upserts of one batch against transactions that lock, cancel
-# and commit it (test/upsert_race.py), then the same with two batches of the key, each round for UPSERT_SECONDS (default 15).
+# and commit it (test/upsert_race.py), then the same with two batches of the
+# key; each round for the seconds given (make test 15, make stress 60 or
+# UPSERT_SECONDS).
 run_upsert_race() {
   echo "== upsert race"
   /usr/bin/python3 test/upsert_race.py --seconds "${1}" 2>&1 | tee upsert_race.log

@@ -38,7 +38,7 @@ and deadlocked (40P01, seen once in outside_load's READ COMMITTED mix).
 
 Connects through libpq's environment (PGHOST, PGPORT, PGUSER) and works in
 its own database. Usage: upsert_race.py [--seconds N] [--upserters N]
-[--togglers N] [--without-guard]. --without-guard runs the same load on a
+[--togglers N] [--without-guard] [--two-batches]. --without-guard runs the same load on a
 plain table with the same two unique indexes and no extension, to show
 PostgreSQL's own behaviour (its bare 23505s are then expected, not checked).
 """
