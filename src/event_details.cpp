@@ -63,14 +63,6 @@ void Details::uuid(const char* key, TupleTableSlot* slot, int attnum)
     string(key, u, static_cast<int>(std::strlen(u)));
 }
 
-void Details::boolean(const char* key, bool b)
-{
-    JsonbValue v;
-    v.type = jbvBool;
-    v.val.boolean = b;
-    put(key, v);
-}
-
 Datum Details::finish()
 {
     return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state_, WJB_END_OBJECT, nullptr)));

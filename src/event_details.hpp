@@ -28,7 +28,6 @@ public:
     void label(const char* key, TupleTableSlot* slot, int attnum);
     /* key: a string, the text of the uuid column attnum of slot (0: none) */
     void uuid(const char* key, TupleTableSlot* slot, int attnum);
-    void boolean(const char* key, bool b);
     /* The object, as a jsonb Datum. */
     Datum finish();
 

@@ -12,10 +12,11 @@ extern "C" {
 PG_MODULE_MAGIC;
 }
 
+#include "notifications.hpp"
+#include "status_queries.hpp"
+
 namespace irp {
-extern bool confirm_drop;
-extern bool notify_enabled; /* notifications.cpp */
-extern int stale_after_seconds; /* batch_progress.cpp */
+extern bool confirm_drop; /* drop_guard.cpp, for databases still at 1.1 or 1.2 */
 }
 
 extern "C" {

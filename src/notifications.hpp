@@ -23,7 +23,7 @@
 
 namespace irp {
 
-/* The setting irp_batch.notify (defined in irp_batch.cpp). */
+/* The setting irp_batch.notify (registered in irp_batch.cpp, defined in notifications.cpp). */
 extern bool notify_enabled;
 
 constexpr const char* batch_events_channel = "irp_batch_events";

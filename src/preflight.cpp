@@ -20,8 +20,6 @@ extern "C" {
 
 namespace irp {
 
-extern int stale_after_seconds; /* batch_progress.cpp */
-
 namespace {
 
 constexpr std::string_view function_name = "irp_batch_preflight";

@@ -163,7 +163,6 @@ bool foreign_key_trigger(const Trigger& t)
 }  // namespace
 
 struct RowTarget {
-    Relation rel;
     EState* estate;
     ResultRelInfo* info;
     TupleTableSlot* slot;
@@ -248,7 +247,6 @@ RowTarget* open_row_target(Relation rel)
         for (int i = 0; i < nchecks; ++i)
             info->ri_ConstraintExprs[i] = ExecPrepareExpr(checks[i], estate);
     }
-    target->rel = rel;
     target->estate = estate;
     target->info = info;
     target->slot = table_slot_create(rel, &estate->es_tupleTable);

@@ -95,4 +95,21 @@ Datum batch_types_arg(FunctionCallInfo fcinfo, int n, std::string_view function)
     return e.array;
 }
 
+Datum batch_ids_arg(FunctionCallInfo fcinfo, int n, std::string_view function, std::string_view name)
+{
+    require_not_null(PG_ARGISNULL(n), function, name);
+    const ArrayArg e = array_arg(fcinfo, n, INT4OID, sizeof(int32), true, TYPALIGN_INT);
+    if (e.dims > 1)
+        batch_ids_not_a_list(name);
+    for (int i = 0; i < e.count; ++i) {
+        const std::size_t index = static_cast<std::size_t>(i) + 1;
+        if (e.nulls[i])
+            null_batch_id_element(function, name, index);
+        const std::int32_t id = DatumGetInt32(e.values[i]);
+        if (id <= 0)
+            invalid_batch_id_element(name, index, id);
+    }
+    return e.array;
+}
+
 }  // namespace irp

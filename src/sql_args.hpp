@@ -41,6 +41,9 @@ TextArg batch_type_arg(FunctionCallInfo fcinfo, int n, std::string_view function
  */
 Datum batch_types_arg(FunctionCallInfo fcinfo, int n, std::string_view function);
 
+/* Argument n, named name: a one-dimensional integer[] of positive ids, else 22004 (NULL array or element) or 22023. */
+Datum batch_ids_arg(FunctionCallInfo fcinfo, int n, std::string_view function, std::string_view name);
+
 /* An array argument, deconstructed (palloc'd in the call's memory). */
 struct ArrayArg {
     Datum array;

@@ -27,6 +27,9 @@ enum class StatusQuery {
     Count_
 };
 
+/* The setting irp_batch.stale_after, in seconds (registered in irp_batch.cpp, defined in batch_progress.cpp). */
+extern int stale_after_seconds;
+
 /* The prepared plan of q for the extension in schema nsp; inside SPI. */
 SPIPlanPtr prepared(StatusQuery q, Oid nsp);
 
