@@ -31,6 +31,7 @@ extern "C" {
 #include "enum_labels.hpp"
 #include "pg_guard.hpp"
 #include "queries.hpp"
+#include "usable_index.hpp"
 
 namespace irp {
 
@@ -156,13 +157,6 @@ struct Probe {
     ItemPointerData tid{};
 };
 
-/* Whether an index can be read as complete: what PostgreSQL's planner requires of it. */
-bool readable(Relation index)
-{
-    const Form_pg_index form = index->rd_index;
-    return index->rd_rel->relkind == RELKIND_INDEX && form->indislive && form->indisready && form->indisvalid;
-}
-
 /*
  * Opens idx_batch_active if it can be read, checking that it leads with the
  * key; nullptr if it is missing or not yet (or no longer) complete: being
@@ -178,7 +172,7 @@ Relation open_active_index(const KeySpace& space)
     Relation index = try_relation_open(oid, AccessShareLock);
     if (index == nullptr)
         return nullptr;
-    if (!readable(index)) {
+    if (!index_readable(index)) {
         relation_close(index, AccessShareLock);
         return nullptr;
     }
@@ -326,7 +320,7 @@ void scan_id(const KeySpace& space, std::int32_t id, Snapshot snapshot, Visit vi
     Relation index = nullptr;
     const Oid pkey = RelationGetPrimaryKeyIndex(space.heap);
     if (OidIsValid(pkey) && (index = try_relation_open(pkey, AccessShareLock)) != nullptr &&
-        !(readable(index) && index->rd_index->indkey.values[0] == space.columns.id)) {
+        !(index_readable(index) && index->rd_index->indkey.values[0] == space.columns.id)) {
         relation_close(index, AccessShareLock);
         index = nullptr;
     }

@@ -215,8 +215,9 @@ std::int32_t insert_batch_directly(Oid nsp, const NewBatch& b)
             return 0;
         }
     }
-    const char* actor_name = pg([] { return GetUserNameFromId(GetUserId(), false); });
-    const Datum actor = pg([actor_name] { return CStringGetTextDatum(actor_name); });
+    /* The event's actor, only if there is an event to write. */
+    const char* actor_name = d.audited ? pg([] { return GetUserNameFromId(GetUserId(), false); }) : nullptr;
+    const Datum actor = d.audited ? pg([actor_name] { return CStringGetTextDatum(actor_name); }) : Datum(0);
     EventRow event{};
     const std::int32_t id = pg([&] { return insert_batch_row(d, b, actor, actor_name, &event); });
     end_claim(ClaimEnd::RowInIndexes);

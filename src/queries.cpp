@@ -246,8 +246,8 @@ Oid plans_nsp = InvalidOid;
 char plans_schema[NAMEDATALEN * 2 + 3];
 bool schema_checked = false;
 bool callback_registered = false;
-SPIPlanPtr plans[static_cast<int>(Query::Count_)];
-/* issue 16: bumped whenever the plans are forgotten, so that PlanSlots follow. */
+PlanSlot plans[static_cast<int>(Query::Count_)];
+/* Bumped whenever the plans are forgotten: a slot of an older generation is empty. */
 std::uint64_t plans_generation = 1;
 
 /* Syscache callback: some schema changed. */
@@ -290,9 +290,7 @@ void forget_plans_unless(Oid nsp)
         return;
     /* The old plans are not freed: one may be running further up this
      * backend's stack. They are a few kilobytes, once per rename. */
-    for (SPIPlanPtr& plan : plans)
-        plan = nullptr;
-    ++plans_generation; /* issue 16 */
+    ++plans_generation;
     plans_nsp = nsp;
     std::snprintf(plans_schema, sizeof plans_schema, "%s", schema);
 }
@@ -301,22 +299,8 @@ void forget_plans_unless(Oid nsp)
 
 SPIPlanPtr prepared(Query q, Oid nsp)
 {
-    forget_plans_unless(nsp);
-    SPIPlanPtr& slot = plans[static_cast<int>(q)];
-    if (slot != nullptr)
-        return slot;
-
     const Statement& st = statements[static_cast<int>(q)];
-    const Text sql = statement_text(st.sql, plans_schema);
-    slot = pg([&] {
-        SPIPlanPtr plan = SPI_prepare(sql.c_str(), st.nargs, const_cast<Oid*>(st.types.data()));
-        if (plan == nullptr)
-            elog(ERROR, "irp_batch: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-        if (SPI_keepplan(plan) != 0)
-            elog(ERROR, "irp_batch: SPI_keepplan failed");
-        return plan;
-    });
-    return slot;
+    return prepared(plans[static_cast<int>(q)], st.sql, st.nargs, st.types.data(), nsp);
 }
 
 RunAs::RunAs(Oid role) noexcept
@@ -376,7 +360,6 @@ const char* spi_text(std::uint64_t row, int col)
     return text != nullptr ? text : "";
 }
 
-/* issue 16: statements kept in other files (status_queries.cpp). */
 SPIPlanPtr prepared(PlanSlot& slot, const char* sql, int nargs, const Oid* types, Oid nsp)
 {
     forget_plans_unless(nsp);

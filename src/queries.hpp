@@ -48,11 +48,12 @@ enum class Query {
  */
 SPIPlanPtr prepared(Query q, Oid nsp);
 
-/* issue 16: a statement kept elsewhere, its plan cached in slot like those above. */
+/* Where a statement's plan is kept; statements kept in other files (status_queries.cpp) have their own. */
 struct PlanSlot {
     SPIPlanPtr plan = nullptr;
     std::uint64_t generation = 0;
 };
+/* The plan of sql (with @extschema@) for schema nsp, prepared into slot once per backend and schema name. */
 SPIPlanPtr prepared(PlanSlot& slot, const char* sql, int nargs, const Oid* types, Oid nsp);
 
 /*

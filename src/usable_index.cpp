@@ -13,6 +13,12 @@ extern "C" {
 
 namespace irp {
 
+bool index_readable(Relation index)
+{
+    const Form_pg_index form = index->rd_index;
+    return index->rd_rel->relkind == RELKIND_INDEX && form->indislive && form->indisready && form->indisvalid;
+}
+
 Relation open_usable_index(Oid nsp, const char* name, Relation heap, AttrNumber first_column)
 {
     const Oid oid = get_relname_relid(name, nsp);
@@ -22,8 +28,7 @@ Relation open_usable_index(Oid nsp, const char* name, Relation heap, AttrNumber 
     if (index == nullptr)
         return nullptr;
     const Form_pg_index form = index->rd_index;
-    if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != BTREE_AM_OID || !form->indislive ||
-        !form->indisready || !form->indisvalid || form->indrelid != RelationGetRelid(heap) ||
+    if (!index_readable(index) || index->rd_rel->relam != BTREE_AM_OID || form->indrelid != RelationGetRelid(heap) ||
         form->indkey.values[0] != first_column) {
         relation_close(index, AccessShareLock);
         return nullptr;

@@ -14,6 +14,9 @@ extern "C" {
 
 namespace irp {
 
+/* Whether index can be read as complete (live, ready and valid): what PostgreSQL's planner requires of it. */
+bool index_readable(Relation index);
+
 /* Index name of schema nsp on heap, opened (AccessShareLock), or nullptr if missing or unusable. Call through pg(). */
 Relation open_usable_index(Oid nsp, const char* name, Relation heap, AttrNumber first_column);
 
