@@ -46,9 +46,9 @@ AttrNumber column(Relation rel, const char* name, Oid type)
 bool own_guard(const Trigger& t, void* arg)
 {
     const Oid nsp = *static_cast<const Oid*>(arg);
-    if (TRIGGER_FOR_ROW(t.tgtype) || t.tgqual != nullptr || get_func_namespace(t.tgfoid) != nsp)
+    if (TRIGGER_FOR_ROW(t.tgtype) || t.tgqual != nullptr)
         return false;
-    const char* name = get_func_name(t.tgfoid);
+    const char* name = own_function_name(t, nsp);
     return name != nullptr && std::strcmp(name, "irp_batch_event_guard") == 0;
 }
 

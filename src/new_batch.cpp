@@ -97,9 +97,7 @@ struct OwnBatchTriggers {
 bool own_batch_trigger(const Trigger& t, void* arg)
 {
     auto* own = static_cast<OwnBatchTriggers*>(arg);
-    if (get_func_namespace(t.tgfoid) != own->nsp)
-        return false;
-    const char* name = get_func_name(t.tgfoid);
+    const char* name = own_function_name(t, own->nsp);
     if (name == nullptr)
         return false;
     if (std::strcmp(name, "irp_batch_guard") == 0)

@@ -8,8 +8,10 @@
 #include <cstdint>
 
 extern "C" {
+#include "access/htup_details.h"
 #include "access/tableam.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -23,6 +25,7 @@ extern "C" {
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/syscache.h"
 }
 
 namespace irp {
@@ -170,6 +173,17 @@ struct RowTarget {
     AttrNumber* default_columns;
     ExprState** defaults;
 };
+
+const char* own_function_name(const Trigger& t, Oid nsp)
+{
+    HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(t.tgfoid));
+    if (!HeapTupleIsValid(tuple))
+        return nullptr;
+    const Form_pg_proc proc = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tuple));
+    const char* name = proc->pronamespace == nsp ? pstrdup(NameStr(proc->proname)) : nullptr;
+    ReleaseSysCache(tuple);
+    return name;
+}
 
 bool trigger_fires(const Trigger& t)
 {

@@ -46,6 +46,9 @@ using OwnTrigger = bool (*)(const Trigger& trigger, void* arg);
  */
 bool plain_insert_target(Relation rel, OwnTrigger own_trigger, void* arg);
 
+/* The name of trigger's function if it is a function of schema nsp (the extension's own), else nullptr. Call through pg(). */
+const char* own_function_name(const Trigger& trigger, Oid nsp);
+
 /* Whether trigger fires in this session (its ENABLE mode and session_replication_role), as trigger.c decides. */
 bool trigger_fires(const Trigger& trigger);
 
